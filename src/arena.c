@@ -1,0 +1,94 @@
+#include "arena.h"
+
+#include "fixalloc.h"
+#include "os.h"
+
+ga_arena_l2_t *ga_arena_l1[1 << GA_ARENA_L1_BITS];
+uint64_t ga_arenas_reserved;
+
+static size_t meta_size(void) {
+  return (sizeof(ga_arena_t) + 4095) & ~(size_t)4095;
+}
+
+static bool index_ensure(uintptr_t l1) {
+  if (ga_arena_l1[l1]) return true;
+  ga_arena_l2_t *l2 = ga_os_reserve(sizeof(ga_arena_l2_t), 4096);
+  if (!l2) return false;
+  __atomic_fetch_add(&ga_metadata_mapped, sizeof(ga_arena_l2_t), __ATOMIC_RELAXED);
+  __atomic_store_n(&ga_arena_l1[l1], l2, __ATOMIC_RELEASE);
+  return true;
+}
+
+static void index_set(uintptr_t base, ga_arena_t *a) {
+  uintptr_t i = base >> GA_ARENA_SHIFT;
+  uintptr_t l1 = i >> GA_ARENA_L2_BITS;
+  __atomic_store_n(&(*ga_arena_l1[l1])[i & (((uintptr_t)1 << GA_ARENA_L2_BITS) - 1)], a,
+                   __ATOMIC_RELEASE);
+}
+
+ga_arena_t *ga_arena_create(size_t n, bool huge) {
+  char *mem = ga_os_reserve(n * GA_ARENA_SIZE, GA_ARENA_SIZE);
+  if (!mem) return NULL;
+  if ((uintptr_t)mem + n * GA_ARENA_SIZE > ((uintptr_t)1 << GA_ADDR_BITS)) {
+    ga_os_release(mem, n * GA_ARENA_SIZE);
+    return NULL;
+  }
+  ga_arena_t *first = NULL;
+  for (size_t k = 0; k < n; k++) {
+    uintptr_t base = (uintptr_t)mem + k * GA_ARENA_SIZE;
+    ga_arena_t *a = ga_os_reserve(meta_size(), 4096);
+    if (!a || !index_ensure((base >> GA_ARENA_SHIFT) >> GA_ARENA_L2_BITS)) {
+      /* Unwind what was registered: the OS said no. */
+      for (size_t j = 0; j < k; j++) {
+        uintptr_t b = (uintptr_t)mem + j * GA_ARENA_SIZE;
+        ga_arena_t *o = ga_arena_of(b);
+        index_set(b, NULL);
+        ga_os_release(o, meta_size());
+      }
+      if (a) ga_os_release(a, meta_size());
+      ga_os_release(mem, n * GA_ARENA_SIZE);
+      return NULL;
+    }
+    a->base = base;
+    a->huge = huge;
+    a->ngroup = k == 0 ? n : 0;
+    /* Fresh pages have never been touched: they count as scavenged (zero,
+     * not resident), so calloc need not clear them. */
+    for (size_t w = 0; w < GA_ARENA_WORDS; w++) a->page_scav[w] = ~(uint64_t)0;
+    for (size_t c = 0; c < GA_CHUNKS_PER_ARENA; c++)
+      a->sum_start[c] = a->sum_max[c] = a->sum_end[c] = GA_CHUNK_PAGES;
+    a->max_free = GA_PAGES_PER_ARENA;
+    index_set(base, a);
+    if (!first) first = a;
+  }
+  ga_metadata_mapped += n * meta_size();
+  ga_arenas_reserved += n;
+  return first;
+}
+
+void ga_arena_destroy_huge(ga_arena_t *first) {
+  size_t n = first->ngroup;
+  uintptr_t base = first->base;
+  for (size_t k = 0; k < n; k++) {
+    uintptr_t b = base + k * GA_ARENA_SIZE;
+    ga_arena_t *a = ga_arena_of(b);
+    index_set(b, NULL);
+    ga_os_release(a, meta_size());
+  }
+  ga_os_release((void *)base, n * GA_ARENA_SIZE);
+  ga_metadata_mapped -= n * meta_size();
+  ga_arenas_reserved -= n;
+}
+
+void ga_arena_set_spans(uintptr_t base, size_t npages, struct ga_span *s) {
+  uintptr_t p = base;
+  while (npages) {
+    ga_arena_t *a = ga_arena_of(p);
+    size_t first = (p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+    size_t k = GA_PAGES_PER_ARENA - first;
+    if (k > npages) k = npages;
+    for (size_t i = 0; i < k; i++) __atomic_store_n(&a->spans[first + i], s, __ATOMIC_RELEASE);
+    npages -= k;
+    p += k * GA_PAGE_SIZE;
+  }
+}

@@ -1,0 +1,90 @@
+/* arena.h: 64 MiB heap arenas and the index that maps any address to its
+ * span in O(1) (Go's heapArena and mheap.arenas).
+ *
+ * The heap is made of 64 MiB arenas reserved from the OS. Each arena's
+ * metadata lives outside the heap, in its own mapping: the page-to-span map
+ * (spans[]: for an in-use span, every one of its pages points to it; free
+ * pages point to nothing), Go's pageInUse bitmap (the first page of each
+ * in-use span), and the page allocator's bitmaps and summaries.
+ *
+ * The arena index is Go's two-level arenas[L1][L2] with Go's amd64 shape:
+ * user addresses have 47 bits, an arena covers 26 of them, so the index
+ * needs 21 bits; L1 has 0 bits (one entry) and L2 has 21 (a 16 MiB table of
+ * pointers, reserved lazily, touched only where arenas exist).
+ *
+ * Locking: arenas are created and their index entries written under the
+ * heap lock; the index is read without a lock (an entry goes from NULL to an
+ * arena once, and back to NULL only when a huge allocation is unmapped, after
+ * which no valid pointer refers to it). spans[] entries are written under the
+ * heap lock and read without one by free() and the collector: a pointer the
+ * program legitimately holds keeps its span in use. */
+#ifndef GA_ARENA_H
+#define GA_ARENA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sizeclasses.h"
+
+#define GA_ARENA_SHIFT 26
+#define GA_ARENA_SIZE ((size_t)1 << GA_ARENA_SHIFT)
+#define GA_PAGES_PER_ARENA (GA_ARENA_SIZE / GA_PAGE_SIZE) /* 8192 */
+#define GA_ARENA_WORDS (GA_PAGES_PER_ARENA / 64)          /* 128 */
+#define GA_CHUNK_PAGES 512 /* Go's pallocChunkPages: the summary unit */
+#define GA_CHUNKS_PER_ARENA (GA_PAGES_PER_ARENA / GA_CHUNK_PAGES)
+#define GA_ADDR_BITS 47
+#define GA_ARENA_L1_BITS 0
+#define GA_ARENA_L2_BITS (GA_ADDR_BITS - GA_ARENA_SHIFT - GA_ARENA_L1_BITS)
+
+struct ga_span;
+
+typedef struct ga_arena {
+  struct ga_span *spans[GA_PAGES_PER_ARENA]; /* first: free() indexes it */
+  uint64_t page_inuse[GA_ARENA_WORDS];       /* first page of each in-use span */
+  /* Page allocator state (pagealloc.c), under the heap lock. */
+  uint64_t page_alloc[GA_ARENA_WORDS]; /* 1: page belongs to a span */
+  uint64_t page_scav[GA_ARENA_WORDS];  /* 1: free page given back to the OS (reads zero) */
+  uint16_t sum_start[GA_CHUNKS_PER_ARENA], sum_max[GA_CHUNKS_PER_ARENA],
+      sum_end[GA_CHUNKS_PER_ARENA];
+  uint32_t max_free; /* longest free run in the arena */
+  uintptr_t base;
+  size_t ngroup;     /* huge allocations: arenas in this contiguous group */
+  bool huge;         /* one object over several arenas, outside the page allocator */
+} ga_arena_t;
+
+typedef ga_arena_t *ga_arena_l2_t[(size_t)1 << GA_ARENA_L2_BITS];
+extern ga_arena_l2_t *ga_arena_l1[1 << GA_ARENA_L1_BITS];
+
+static inline ga_arena_t *ga_arena_of(uintptr_t p) {
+  uintptr_t i = p >> GA_ARENA_SHIFT;
+  if (GA_ARENA_L1_BITS == 0) {
+    ga_arena_l2_t *l2 = ga_arena_l1[0];
+    if (i >> GA_ARENA_L2_BITS || !l2) return NULL;
+    return (*l2)[i];
+  }
+  uintptr_t l1 = i >> GA_ARENA_L2_BITS;
+  if (l1 >> GA_ARENA_L1_BITS || !ga_arena_l1[l1]) return NULL;
+  return (*ga_arena_l1[l1])[i & (((uintptr_t)1 << GA_ARENA_L2_BITS) - 1)];
+}
+
+/* Go's spanOf: the span owning address p, or NULL. */
+static inline struct ga_span *ga_span_of(uintptr_t p) {
+  ga_arena_t *a = ga_arena_of(p);
+  if (!a) return NULL;
+  return a->spans[(p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)];
+}
+
+/* Heap lock held. Reserves n contiguous arenas (huge: one object spans
+ * them all) and registers them in the index. NULL if the OS refuses. */
+ga_arena_t *ga_arena_create(size_t n, bool huge);
+/* Heap lock held. Unregisters and unmaps a huge group. */
+void ga_arena_destroy_huge(ga_arena_t *first);
+
+/* Sets spans[] for npages pages starting at base (may cross into the next
+ * arenas of a huge group). */
+void ga_arena_set_spans(uintptr_t base, size_t npages, struct ga_span *s);
+
+extern uint64_t ga_arenas_reserved; /* arenas currently reserved */
+
+#endif

@@ -1,0 +1,254 @@
+#include "cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+#include "central.h"
+#include "fixalloc.h"
+#include "heap.h"
+#include "malloc_int.h"
+#include "tiny.h"
+
+ga_cache_t ga_empty_cache;
+__thread ga_cache_t *ga_tls_cache __attribute__((tls_model("initial-exec"))) = &ga_empty_cache;
+
+ga_mutex_t ga_caches_lock = GA_MUTEX_INIT;
+uint64_t ga_caches_live;
+static ga_cache_t *all_caches;
+static ga_fixalloc_t cache_fixalloc = GA_FIXALLOC_INIT(sizeof(ga_cache_t));
+static pthread_key_t cache_key;
+static bool key_ok;
+
+static void cache_destructor(void *arg);
+
+void ga_caches_init(void) {
+  for (unsigned i = 0; i < GA_NUM_CACHE_CLASSES; i++) ga_empty_cache.alloc[i] = &ga_empty_span;
+  /* pthread_key_create allocates nothing in glibc, so it is safe here. */
+  key_ok = pthread_key_create(&cache_key, cache_destructor) == 0;
+}
+
+ga_cache_t *ga_cache_get(void) {
+  ga_cache_t *c = ga_tls_cache;
+  if (c != &ga_empty_cache) return c;
+  ga_init();
+  c = ga_fixalloc_alloc(&cache_fixalloc);
+  if (!c) return NULL;
+  for (unsigned i = 0; i < GA_NUM_CACHE_CLASSES; i++) c->alloc[i] = &ga_empty_span;
+  ga_mutex_lock(&ga_caches_lock);
+  c->next = all_caches;
+  if (all_caches) all_caches->prev = c;
+  all_caches = c;
+  ga_caches_live++;
+  ga_mutex_unlock(&ga_caches_lock);
+  ga_tls_cache = c;
+  /* glibc runs key destructors at thread exit (not for the main thread's
+   * exit(), where the cache simply dies with the process). */
+  if (key_ok) pthread_setspecific(cache_key, c);
+  return c;
+}
+
+static void cache_destructor(void *arg) {
+  ga_cache_t *c = arg;
+  if (ga_tls_cache == c) ga_tls_cache = &ga_empty_cache;
+  ga_cache_release(c);
+}
+
+/* ---- freeing ---- */
+
+static void list_fix_after_free(ga_cache_t *c, ga_span_t *s) {
+  unsigned spc = ga_span_cache_class(s);
+  if (s == c->alloc[spc]) return; /* the current span stays, even empty */
+  if (s->allocCount == 0) {
+    if (s->list == GA_LIST_PARTIAL) ga_span_list_remove(&c->partial[spc], s);
+    else if (s->list == GA_LIST_FULL) ga_span_list_remove(&c->full[spc], s);
+    ga_heap_free_span(s);
+  } else if (s->list == GA_LIST_FULL) {
+    ga_span_list_remove(&c->full[spc], s);
+    ga_span_list_push(&c->partial[spc], s, GA_LIST_PARTIAL);
+  }
+}
+
+void ga_cache_after_local_free(ga_cache_t *c, ga_span_t *s) { list_fix_after_free(c, s); }
+
+void ga_cache_free_local(ga_cache_t *c, ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn) {
+  uint64_t m = (uint64_t)1 << (idx & 63);
+  if (GA_UNLIKELY(!(s->allocBits[idx >> 6] & m))) {
+    ga_report_bad_free(fn, (void *)p, "double free");
+    return;
+  }
+  s->allocBits[idx >> 6] &= ~m;
+  s->allocCount--;
+  if (s->allocCount == 0 || s->list == GA_LIST_FULL) list_fix_after_free(c, s);
+}
+
+void ga_span_apply_frees(ga_span_t *s, void *list) {
+  while (list) {
+    uintptr_t p = (uintptr_t)list;
+    list = *(void **)list;
+    long idx = ga_span_object_index(s, p);
+    uint64_t m = (uint64_t)1 << (idx & 63);
+    if (idx < 0 || !(s->allocBits[idx >> 6] & m)) {
+      /* Two threads freed the same object and both pushes went through:
+       * we only see it now. */
+      ga_report_bad_free("free", (void *)p, "double free (detected late, freed by another thread)");
+      continue;
+    }
+    s->allocBits[idx >> 6] &= ~m;
+    s->allocCount--;
+  }
+}
+
+void ga_span_free_remote(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn) {
+  if (!ga_span_is_allocated(s, idx)) {
+    ga_report_bad_free(fn, (void *)p, "double free");
+    return;
+  }
+  for (;;) {
+    ga_spin_lock(&s->xlock);
+    ga_cache_t *o = s->owner;
+    if (o) {
+      *(void **)p = s->xfree;
+      s->xfree = (void *)p;
+      if (!s->xqueued) {
+        s->xqueued = true;
+        ga_span_t *head = __atomic_load_n(&o->remote, __ATOMIC_RELAXED);
+        do {
+          s->xnext = head;
+        } while (!__atomic_compare_exchange_n(&o->remote, &head, s, true, __ATOMIC_RELEASE,
+                                              __ATOMIC_RELAXED));
+      }
+      ga_spin_unlock(&s->xlock);
+      return;
+    }
+    ga_spin_unlock(&s->xlock);
+    if (ga_central_free(s, p, idx, fn)) return;
+  }
+}
+
+void ga_cache_drain_remote(ga_cache_t *c) {
+  ga_span_t *s = __atomic_exchange_n(&c->remote, NULL, __ATOMIC_ACQUIRE);
+  while (s) {
+    /* Read the link before clearing xqueued: once it is clear, a pusher may
+     * queue the span again and overwrite xnext. */
+    ga_span_t *next = s->xnext;
+    ga_spin_lock(&s->xlock);
+    void *list = s->xfree;
+    s->xfree = NULL;
+    s->xqueued = false;
+    ga_spin_unlock(&s->xlock);
+    ga_span_apply_frees(s, list);
+    list_fix_after_free(c, s);
+    s = next;
+  }
+}
+
+/* ---- allocation ---- */
+
+void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
+  if (c == &ga_empty_cache) {
+    c = ga_cache_get();
+    if (!c) {
+      errno = ENOMEM;
+      return NULL;
+    }
+  }
+  if (__atomic_load_n(&c->remote, __ATOMIC_RELAXED)) ga_cache_drain_remote(c);
+  ga_span_t *s = c->alloc[spc];
+  bool rescanned = false;
+  for (;;) {
+    uint32_t idx = ga_span_next_free_index(s);
+    if (idx < s->nelems) return (void *)ga_span_take_slot(s, idx);
+    if (s != &ga_empty_span) {
+      /* Slots freed below freeindex: search the span again from the start
+       * (what sweeping does for Go) before giving it up. */
+      if (s->allocCount < s->nelems && !rescanned) {
+        ga_span_rescan(s);
+        rescanned = true;
+        continue;
+      }
+      ga_span_list_push(&c->full[spc], s, GA_LIST_FULL);
+    }
+    rescanned = false;
+    s = ga_span_list_pop(&c->partial[spc]);
+    if (s) {
+      ga_span_rescan(s);
+    } else {
+      s = ga_central_cache_span(spc, c);
+      if (!s) {
+        c->alloc[spc] = &ga_empty_span;
+        errno = ENOMEM;
+        return NULL;
+      }
+    }
+    s->list = GA_LIST_NONE;
+    c->alloc[spc] = s;
+  }
+}
+
+/* ---- release ---- */
+
+static bool release_list(ga_span_list_t *l, unsigned spc, uint8_t which) {
+  bool all = true;
+  ga_span_t *s = l->first;
+  while (s) {
+    ga_span_t *next = s->next;
+    ga_span_list_remove(l, s);
+    if (!ga_central_uncache_span(spc, s)) {
+      ga_span_list_push(l, s, which);
+      all = false;
+    }
+    s = next;
+  }
+  return all;
+}
+
+void ga_cache_release(ga_cache_t *c) {
+  ga_tiny_drop_block(c);
+  for (;;) {
+    ga_cache_drain_remote(c);
+    bool done = true;
+    for (unsigned spc = 0; spc < GA_NUM_CACHE_CLASSES; spc++) {
+      ga_span_t *s = c->alloc[spc];
+      if (s != &ga_empty_span) {
+        if (ga_central_uncache_span(spc, s)) c->alloc[spc] = &ga_empty_span;
+        else done = false;
+      }
+      /* Spans on the full list may have been pushed to partial by a drain;
+       * both lists are released the same way. */
+      if (!release_list(&c->partial[spc], spc, GA_LIST_PARTIAL)) done = false;
+      if (!release_list(&c->full[spc], spc, GA_LIST_FULL)) done = false;
+    }
+    if (done) break;
+  }
+  ga_mutex_lock(&ga_caches_lock);
+  if (c->prev) c->prev->next = c->next; else all_caches = c->next;
+  if (c->next) c->next->prev = c->prev;
+  ga_caches_live--;
+  ga_mutex_unlock(&ga_caches_lock);
+  ga_fixalloc_free(&cache_fixalloc, c);
+}
+
+void ga_caches_fork_child(void) {
+  /* Only the forking thread exists in the child: every other cache is dead.
+   * Their spans go to mcentral so the child can free what they allocated. */
+  ga_mutex_reset(&ga_caches_lock);
+  ga_mutex_reset(&cache_fixalloc.lock);
+  ga_cache_t *mine = ga_tls_cache;
+  ga_cache_t *c = all_caches;
+  while (c) {
+    ga_cache_t *next = c->next;
+    if (c != mine) ga_cache_release(c);
+    c = next;
+  }
+}
+
+void ga_caches_lock_all(void);
+void ga_caches_lock_all(void) {
+  ga_mutex_lock(&ga_caches_lock);
+  ga_mutex_lock(&cache_fixalloc.lock);
+}
+void ga_caches_unlock_all(void);
+void ga_caches_unlock_all(void) {
+  ga_mutex_unlock(&cache_fixalloc.lock);
+  ga_mutex_unlock(&ga_caches_lock);
+}

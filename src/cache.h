@@ -1,0 +1,69 @@
+/* cache.h: the per-thread cache (Go's mcache).
+ *
+ * Each thread has one cache, reached through an initial-exec TLS pointer.
+ * For every span class it has a current span (alloc[]) that malloc's fast
+ * path allocates from without a lock or an atomic, plus the other spans the
+ * thread owns: partial (free slots) and full. Go gives spans back to mcentral
+ * when they fill up and gets them back through the sweeper; with explicit
+ * free we keep them instead (as mimalloc keeps pages with their heap), so
+ * that free() by the owning thread is a plain bit clear on any span it owns.
+ * A span returns to the heap as soon as it is empty and not current, and to
+ * mcentral when its thread exits.
+ *
+ * Frees by other threads go to the span's xfree list (span.h) and the span
+ * is queued once on its owner's remote stack, a lock-free LIFO that only
+ * the owner empties (one atomic exchange takes all of it, so there is no ABA
+ * problem). The owner drains it whenever it refills a span.
+ *
+ * Before a thread's first allocation its TLS pointer is &ga_empty_cache,
+ * whose current spans are all ga_empty_span: the fast path fails on them and
+ * the slow path creates the real cache. */
+#ifndef GA_CACHE_H
+#define GA_CACHE_H
+
+#include "os.h"
+#include "sizeclasses.h"
+#include "span.h"
+
+typedef struct ga_cache {
+  ga_span_t *alloc[GA_NUM_CACHE_CLASSES];
+  /* Tiny allocator (tiny.c): current 16-byte block and the offset of its
+   * first free byte. */
+  uintptr_t tiny;
+  uintptr_t tinyoffset;
+  ga_span_t *tinyspan;
+  ga_span_t *remote; /* remote stack; pushed by any thread, taken by owner */
+  ga_span_list_t partial[GA_NUM_CACHE_CLASSES];
+  ga_span_list_t full[GA_NUM_CACHE_CLASSES];
+  struct ga_cache *next, *prev; /* all caches, under ga_caches_lock */
+} ga_cache_t;
+
+extern ga_cache_t ga_empty_cache;
+extern __thread ga_cache_t *ga_tls_cache;
+
+/* Allocates a slot of span class spc when the fast path could not. NULL
+ * with errno ENOMEM. */
+void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc);
+/* After the owner cleared a slot of s that left it empty or no longer full. */
+void ga_cache_after_local_free(ga_cache_t *c, ga_span_t *s);
+/* Frees slot idx of s, owned by c (the owner's thread). */
+void ga_cache_free_local(ga_cache_t *c, ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn);
+/* Frees object p (slot idx) of a small span the calling thread does not
+ * own: through the owner's remote stack, or through mcentral. */
+void ga_span_free_remote(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn);
+/* Clears the slots of a list of remotely freed objects of s. */
+void ga_span_apply_frees(ga_span_t *s, void *list);
+void ga_cache_drain_remote(ga_cache_t *c);
+
+/* The calling thread's real cache, creating it if needed; NULL if no memory. */
+ga_cache_t *ga_cache_get(void);
+/* Gives a cache's spans to mcentral and frees the cache. */
+void ga_cache_release(ga_cache_t *c);
+
+void ga_caches_init(void);
+extern ga_mutex_t ga_caches_lock;
+extern uint64_t ga_caches_live;
+/* fork support (malloc.c calls these from its atfork handlers). */
+void ga_caches_fork_child(void);
+
+#endif

@@ -1,0 +1,96 @@
+#include "central.h"
+
+#include "cache.h"
+#include "heap.h"
+#include "malloc_int.h"
+
+ga_central_t ga_central[GA_NUM_CACHE_CLASSES];
+
+static void set_owner(ga_span_t *s, ga_cache_t *c) {
+  ga_spin_lock(&s->xlock);
+  s->owner = c;
+  s->fastowner = s->tiny ? NULL : c;
+  ga_spin_unlock(&s->xlock);
+}
+
+ga_span_t *ga_central_cache_span(unsigned spc, ga_cache_t *c) {
+  ga_central_t *ct = &ga_central[spc];
+  /* Racy peek: most of the time central is empty and we go to the heap
+   * without touching the lock. */
+  if (__atomic_load_n(&ct->partial.first, __ATOMIC_RELAXED)) {
+    ga_mutex_lock(&ct->lock);
+    ga_span_t *s = ga_span_list_pop(&ct->partial);
+    if (s) set_owner(s, c);
+    ga_mutex_unlock(&ct->lock);
+    if (s) {
+      ga_span_rescan(s);
+      return s;
+    }
+  }
+  unsigned sc = ga_spanclass_sizeclass(spc);
+  ga_span_t *s = ga_heap_alloc_span(ga_class_npages[sc], 1, spc);
+  if (s) {
+    s->owner = c;
+    s->fastowner = s->tiny ? NULL : c;
+  }
+  return s;
+}
+
+bool ga_central_free(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn) {
+  ga_central_t *ct = &ga_central[ga_span_cache_class(s)];
+  ga_mutex_lock(&ct->lock);
+  ga_spin_lock(&s->xlock);
+  bool owned = s->owner != NULL;
+  ga_spin_unlock(&s->xlock);
+  if (owned) {
+    ga_mutex_unlock(&ct->lock);
+    return false;
+  }
+  uint64_t m = (uint64_t)1 << (idx & 63);
+  if (!(s->allocBits[idx >> 6] & m)) {
+    ga_mutex_unlock(&ct->lock);
+    ga_report_bad_free(fn, (void *)p, "double free");
+    return true;
+  }
+  s->allocBits[idx >> 6] &= ~m;
+  s->allocCount--;
+  if (s->allocCount == 0) {
+    ga_span_list_remove(s->list == GA_LIST_CFULL ? &ct->full : &ct->partial, s);
+    ga_mutex_unlock(&ct->lock);
+    ga_heap_free_span(s);
+    return true;
+  }
+  if (s->list == GA_LIST_CFULL) {
+    ga_span_list_remove(&ct->full, s);
+    ga_span_list_push(&ct->partial, s, GA_LIST_CPARTIAL);
+  }
+  ga_mutex_unlock(&ct->lock);
+  return true;
+}
+
+bool ga_central_uncache_span(unsigned spc, ga_span_t *s) {
+  ga_central_t *ct = &ga_central[spc];
+  ga_mutex_lock(&ct->lock);
+  ga_spin_lock(&s->xlock);
+  if (s->xqueued) {
+    ga_spin_unlock(&s->xlock);
+    ga_mutex_unlock(&ct->lock);
+    return false;
+  }
+  s->owner = s->fastowner = NULL;
+  void *list = s->xfree;
+  s->xfree = NULL;
+  ga_spin_unlock(&s->xlock);
+  ga_span_apply_frees(s, list);
+  if (s->allocCount == 0) {
+    ga_mutex_unlock(&ct->lock);
+    ga_heap_free_span(s);
+    return true;
+  }
+  if (s->allocCount == s->nelems)
+    ga_span_list_push(&ct->full, s, GA_LIST_CFULL);
+  else
+    ga_span_list_push(&ct->partial, s, GA_LIST_CPARTIAL);
+  ga_mutex_unlock(&ct->lock);
+  return true;
+}

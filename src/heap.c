@@ -1,0 +1,152 @@
+#include "heap.h"
+
+#include <errno.h>
+
+#include "arena.h"
+#include "fixalloc.h"
+#include "pagealloc.h"
+#include "scavenger.h"
+#include "tiny.h"
+
+ga_mutex_t ga_heap_lock = GA_MUTEX_INIT;
+ga_heap_stats_t ga_heap_stats;
+static ga_fixalloc_t span_fixalloc = GA_FIXALLOC_INIT(sizeof(ga_span_t));
+
+static void record(ga_span_t *s, uintptr_t base, size_t npages) {
+  s->base = base;
+  s->npages = npages;
+  s->state = GA_SPAN_INUSE;
+  ga_arena_set_spans(base, npages, s);
+  ga_arena_t *a = ga_arena_of(base);
+  size_t pg = (base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+  __atomic_fetch_or(&a->page_inuse[pg >> 6], (uint64_t)1 << (pg & 63), __ATOMIC_RELAXED);
+}
+
+static void unrecord(ga_span_t *s) {
+  ga_arena_t *a = ga_arena_of(s->base);
+  size_t pg = (s->base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+  __atomic_fetch_and(&a->page_inuse[pg >> 6], ~((uint64_t)1 << (pg & 63)), __ATOMIC_RELAXED);
+  ga_arena_set_spans(s->base, s->npages, NULL);
+  s->state = GA_SPAN_DEAD;
+}
+
+static ga_span_t *alloc_huge(size_t npages, size_t align_pages) {
+  /* Arenas are 64 MiB aligned, so any alignment up to that is free. */
+  if (align_pages > GA_PAGES_PER_ARENA) return NULL;
+  size_t n = (npages + GA_PAGES_PER_ARENA - 1) / GA_PAGES_PER_ARENA;
+  ga_arena_t *a = ga_arena_create(n, true);
+  if (!a) return NULL;
+  ga_span_t *s = ga_fixalloc_alloc(&span_fixalloc);
+  if (!s) {
+    ga_arena_destroy_huge(a);
+    return NULL;
+  }
+  record(s, a->base, npages);
+  s->needzero = false;
+  ga_heap_stats.huge_pages += npages;
+  return s;
+}
+
+ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spanclass) {
+  ga_span_t *s = NULL;
+  ga_mutex_lock(&ga_heap_lock);
+  if (npages > GA_PAGES_PER_ARENA || (align_pages > 1 && npages + align_pages > GA_PAGES_PER_ARENA)) {
+    s = alloc_huge(npages, align_pages);
+  } else {
+    bool needzero;
+    uintptr_t base = ga_pages_alloc(npages, align_pages, &needzero);
+    if (base) {
+      s = ga_fixalloc_alloc(&span_fixalloc);
+      if (!s) {
+        ga_pages_free(base, npages);
+      } else {
+        record(s, base, npages);
+        s->needzero = needzero;
+      }
+    }
+  }
+  if (s) {
+    if (spanclass == 0) {
+      ga_heap_stats.large_objects++;
+      ga_heap_stats.large_pages += npages;
+      s->elemsize = 0; /* large: size is npages */
+      s->nelems = 1;
+      s->allocCount = 1;
+    } else {
+      ga_heap_stats.small_spans++;
+    }
+  }
+  ga_mutex_unlock(&ga_heap_lock);
+  if (!s) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (spanclass != 0) {
+    ga_span_init_small(s, spanclass);
+    if (s->tiny && !ga_tiny_span_init(s)) {
+      ga_heap_free_span(s);
+      errno = ENOMEM;
+      return NULL;
+    }
+  }
+  return s;
+}
+
+void ga_heap_free_span(ga_span_t *s) {
+  if (s->tinyref) ga_tiny_span_release(s);
+  ga_mutex_lock(&ga_heap_lock);
+  bool large = s->spanclass == 0 && !s->tiny;
+  if (large) {
+    ga_heap_stats.large_objects--;
+    ga_heap_stats.large_pages -= s->npages;
+  } else {
+    ga_heap_stats.small_spans--;
+  }
+  uintptr_t base = s->base;
+  size_t npages = s->npages;
+  unrecord(s);
+  ga_arena_t *a = ga_arena_of(base);
+  if (a->huge) {
+    ga_heap_stats.huge_pages -= npages;
+    ga_arena_destroy_huge(a);
+  } else {
+    ga_pages_free(base, npages);
+  }
+  s->owner = s->fastowner = NULL;
+  s->list = GA_LIST_NONE;
+  s->tiny = 0;
+  s->spanclass = 0;
+  ga_fixalloc_free(&span_fixalloc, s);
+  ga_mutex_unlock(&ga_heap_lock);
+  ga_scavenger_kick();
+}
+
+void ga_heap_for_each_span(void (*fn)(ga_span_t *s, void *arg), void *arg) {
+  /* Huge groups are not in the page allocator's list; their spans are found
+   * through the large-object walk of the index (rare, and stats only). */
+  for (size_t k = 0; k < ga_pages_arena_count(); k++) {
+    ga_arena_t *a = ga_pages_arena(k);
+    for (size_t w = 0; w < GA_ARENA_WORDS; w++) {
+      uint64_t bits = a->page_inuse[w];
+      while (bits) {
+        size_t pg = w * 64 + (size_t)__builtin_ctzll(bits);
+        bits &= bits - 1;
+        ga_span_t *s = a->spans[pg];
+        if (s) fn(s, arg);
+      }
+    }
+  }
+}
+
+void ga_heap_lock_all(void) {
+  ga_mutex_lock(&ga_heap_lock);
+  ga_mutex_lock(&span_fixalloc.lock);
+}
+void ga_heap_unlock_all(void) {
+  ga_mutex_unlock(&span_fixalloc.lock);
+  ga_mutex_unlock(&ga_heap_lock);
+}
+void ga_heap_reset_locks(void) {
+  ga_mutex_reset(&span_fixalloc.lock);
+  ga_mutex_reset(&ga_heap_lock);
+}

@@ -1,0 +1,29 @@
+#include "large.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "heap.h"
+#include "malloc_int.h"
+
+void *ga_large_alloc(size_t size, size_t align, bool zero) {
+  if (size > PTRDIFF_MAX - GA_PAGE_SIZE || align > ((size_t)1 << 40)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  size_t npages = (size + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
+  size_t align_pages = align > GA_PAGE_SIZE ? align >> GA_PAGE_SHIFT : 1;
+  ga_span_t *s = ga_heap_alloc_span(npages, align_pages, 0);
+  if (!s) return NULL;
+  if (zero && s->needzero) memset((void *)s->base, 0, size);
+  return (void *)s->base;
+}
+
+void ga_large_free(ga_span_t *s, uintptr_t p, const char *fn) {
+  if (p != s->base) {
+    ga_report_bad_free(fn, (void *)p, "invalid pointer (inside a large block)");
+    return;
+  }
+  ga_heap_free_span(s);
+}

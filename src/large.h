@@ -1,0 +1,17 @@
+/* large.h: objects over 32 KiB (Go's largeAlloc): a class-0 span of whole
+ * pages each, straight from the heap; over 64 MiB, an arena group of its
+ * own (arena.c). free() returns the pages to the heap at once; the
+ * scavenger gives them back to the OS. */
+#ifndef GA_LARGE_H
+#define GA_LARGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "span.h"
+
+void *ga_large_alloc(size_t size, size_t align, bool zero);
+void ga_large_free(ga_span_t *s, uintptr_t p, const char *fn);
+static inline size_t ga_large_usable(const ga_span_t *s) { return s->npages * GA_PAGE_SIZE; }
+
+#endif

@@ -1,0 +1,318 @@
+/* malloc.c: the allocator's front end and the map of how it fits together
+ * (Go's malloc.go).
+ *
+ * Allocation, from fastest to slowest:
+ *  1. Tiny (< 16 B, pointer-free; tiny.h): bump the offset in the cache's
+ *     current 16-byte block.
+ *  2. Small (<= 32 KiB): size -> size class (two table lookups) -> span class
+ *     -> the cache's current span for it -> ctz of allocCache gives the next
+ *     free slot (Go's nextFreeFast); set its allocBit. No lock, no atomic.
+ *  3. The current span is used up (cache.c): drain the remote frees, rescan
+ *     the span if the owner freed slots in it, else take a partial span the
+ *     thread owns, else one from mcentral, else new pages from the heap.
+ *  4. Large (> 32 KiB; large.c): whole pages from the heap under its lock.
+ *
+ * free(p), from fastest to slowest:
+ *  1. p -> arena index -> arena -> spans[page] -> span. If the calling
+ *     thread's cache owns the span (span->fastowner == cache): object index
+ *     by multiply-shift (divmul), check that p starts an object and its bit
+ *     is set (else: invalid pointer / double free), clear the bit, decrement
+ *     allocCount. Only when the span just became empty or stopped being full
+ *     does the cache move it between its lists (or give it to the heap).
+ *  2. Another thread owns the span: push p on the span's remote list
+ *     (span.h, cache.h); the owner reclaims it at its next refill.
+ *  3. Nobody owns it (its thread exited): clear the bit under the span
+ *     class's mcentral lock.
+ *  4. Tiny objects: clear the object's bit in the block state; the block is
+ *     freed when the last one goes. Large objects: pages back to the heap.
+ *
+ * Whatever goalloc cannot satisfy returns NULL with errno ENOMEM; pointers
+ * it never handed out are reported (ga_report_bad_free). */
+#include "malloc_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "cache.h"
+#include "central.h"
+#include "heap.h"
+#include "large.h"
+#include "options.h"
+#include "scavenger.h"
+#include "sizeclasses.h"
+#include "span.h"
+#include "tiny.h"
+
+bool ga_initialized;
+static ga_mutex_t init_lock = GA_MUTEX_INIT;
+
+void ga_sizeclasses_check(void);
+static void register_fork_handlers(void);
+
+GA_NOINLINE void ga_init(void) {
+  if (__atomic_load_n(&ga_initialized, __ATOMIC_ACQUIRE)) return;
+  ga_mutex_lock(&init_lock);
+  if (!ga_initialized) {
+    ga_options_init();
+    ga_sizeclasses_check();
+    ga_caches_init();
+    __atomic_store_n(&ga_initialized, true, __ATOMIC_RELEASE);
+  }
+  ga_mutex_unlock(&init_lock);
+}
+
+/* Runs once libc is up: environ is certainly set, and pthread_atfork may
+ * allocate (it re-enters malloc, which is fine by now). */
+__attribute__((constructor)) static void ga_constructor(void) {
+  ga_init();
+  ga_options_init();
+  register_fork_handlers();
+  ga_scavenger_enable();
+}
+
+void ga_report_bad_free(const char *fn, void *p, const char *problem) {
+  if (!ga_initialized) ga_init();
+  ga_printf(2, "goalloc: %s(%p): %s\n", fn, p, problem);
+  if (ga_option(GA_OPT_ON_ERROR) == 0) abort();
+}
+
+/* ---- allocation ---- */
+
+static inline void *small_alloc(size_t size, int noscan) {
+  ga_cache_t *c = ga_tls_cache;
+  unsigned spc = ga_spanclass(ga_size_to_class(size), noscan);
+  ga_span_t *s = c->alloc[spc];
+  uint64_t cache = s->allocCache;
+  if (GA_LIKELY(cache)) {
+    unsigned bit = (unsigned)__builtin_ctzll(cache);
+    uint32_t idx = s->freeindex + bit;
+    uint32_t next = idx + 1;
+    /* Go's nextFreeFast: stop at the end of a 64-slot word so the slow path
+     * refills allocCache. */
+    if (GA_LIKELY(idx < s->nelems && (next % 64 != 0 || next == s->nelems))) {
+      s->allocCache = cache >> bit >> 1;
+      s->freeindex = next;
+      return (void *)ga_span_take_slot(s, idx);
+    }
+  }
+  return ga_cache_alloc_slow(c, spc);
+}
+
+static inline void *alloc(size_t size, int noscan) {
+  if (GA_LIKELY(size <= GA_MAX_SMALL_SIZE)) {
+    if (size < GA_TINY_SIZE && noscan && ga_option(GA_OPT_TINY)) {
+      ga_cache_t *c = ga_tls_cache;
+      return ga_tiny_alloc_fast(c, size ? size : 1);
+    }
+    return small_alloc(size, noscan);
+  }
+  return ga_large_alloc(size, 0, false);
+}
+
+/* With the collector off nothing is scanned, so plain malloc uses the
+ * noscan classes (and so the tiny allocator); the collector's issue will
+ * decide what plain malloc means when it is on. */
+void *ga_malloc(size_t size) { return alloc(size, 1); }
+void *ga_malloc_noscan(size_t size) { return alloc(size, 1); }
+
+void *ga_calloc(size_t n, size_t size, bool noscan) {
+  size_t total;
+  if (__builtin_mul_overflow(n, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (total > GA_MAX_SMALL_SIZE) return ga_large_alloc(total, 0, true);
+  void *p = alloc(total, noscan);
+  if (p) memset(p, 0, total);
+  return p;
+}
+
+/* ---- free ---- */
+
+GA_NOINLINE static void free_slow(ga_cache_t *c, ga_span_t *s, uintptr_t p, const char *fn) {
+  int saved = errno;
+  if (!s || s->state != GA_SPAN_INUSE) {
+    ga_report_bad_free(fn, (void *)p,
+                       ga_arena_of(p) ? "double free or invalid pointer (not an allocated block)"
+                                      : "invalid pointer (not from goalloc)");
+  } else if (s->tiny) {
+    ga_tiny_free(c, s, p, fn);
+  } else if (s->spanclass == 0) {
+    ga_large_free(s, p, fn);
+  } else {
+    long idx = ga_span_object_index(s, p);
+    if (idx < 0)
+      ga_report_bad_free(fn, (void *)p, "invalid pointer (inside a block)");
+    else if (s->owner == c)
+      ga_cache_free_local(c, s, p, (uint32_t)idx, fn);
+    else
+      ga_span_free_remote(s, p, (uint32_t)idx, fn);
+  }
+  errno = saved;
+}
+
+static inline void free_impl(void *ptr, const char *fn) {
+  uintptr_t p = (uintptr_t)ptr;
+  ga_span_t *s = ga_span_of(p);
+  ga_cache_t *c = ga_tls_cache;
+  if (GA_LIKELY(s && s->fastowner == c)) {
+    long idx = ga_span_object_index(s, p);
+    if (GA_LIKELY(idx >= 0)) {
+      uint64_t *w = &s->allocBits[idx >> 6];
+      uint64_t m = (uint64_t)1 << (idx & 63);
+      if (GA_LIKELY(*w & m)) {
+        *w &= ~m;
+        uint32_t n = --s->allocCount;
+        if (GA_UNLIKELY(n == 0 || s->list == GA_LIST_FULL)) {
+          int saved = errno;
+          ga_cache_after_local_free(c, s);
+          errno = saved;
+        }
+        return;
+      }
+    }
+  }
+  free_slow(c, s, p, fn);
+}
+
+void ga_free(void *p) {
+  if (GA_LIKELY(p != NULL)) free_impl(p, "free");
+}
+
+void ga_free_named(void *p, const char *fn) {
+  if (p) free_impl(p, fn);
+}
+
+size_t ga_usable_size(const void *ptr) {
+  uintptr_t p = (uintptr_t)ptr;
+  if (!p) return 0;
+  ga_span_t *s = ga_span_of(p);
+  if (!s || s->state != GA_SPAN_INUSE) return 0;
+  if (s->tiny) return ga_tiny_usable(s, p);
+  if (s->spanclass == 0) return ga_large_usable(s) - (p - s->base);
+  long idx = ga_span_object_index(s, p);
+  if (idx < 0) return 0;
+  return s->elemsize;
+}
+
+/* ---- realloc ---- */
+
+void *ga_realloc(void *old, size_t size) {
+  if (!old) return ga_malloc(size);
+  if (size == 0) {
+    /* glibc's behaviour: free and return NULL. */
+    ga_free_named(old, "realloc");
+    return NULL;
+  }
+  uintptr_t p = (uintptr_t)old;
+  ga_span_t *s = ga_span_of(p);
+  size_t have;
+  if (!s || s->state != GA_SPAN_INUSE) {
+    have = 0;
+  } else if (s->tiny) {
+    have = ga_tiny_usable(s, p);
+  } else if (s->spanclass == 0) {
+    have = p == s->base ? ga_large_usable(s) : 0;
+  } else {
+    have = ga_span_object_index(s, p) >= 0 && ga_span_is_allocated(s, (uint32_t)ga_span_object_index(s, p))
+               ? s->elemsize : 0;
+  }
+  if (have == 0) {
+    ga_report_bad_free("realloc", old, "invalid pointer");
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (size > PTRDIFF_MAX) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  /* Keep the block when the new size still fits and does not waste more
+   * than half of it (large blocks: within the same pages). */
+  if (size <= have && (size > have / 2 || have <= GA_TINY_SIZE)) return old;
+  void *n = ga_malloc(size);
+  if (!n) return NULL;
+  memcpy(n, old, size < have ? size : have);
+  ga_free_named(old, "realloc");
+  return n;
+}
+
+/* ---- aligned allocation ---- */
+
+void *ga_aligned(size_t align, size_t size, const char *fn) {
+  if (size == 0) size = 1;
+  if (align <= 16) {
+    /* Small requests are aligned by their size (tiny: the largest power of
+     * two dividing it, up to 8; classes: 16, except Go's 8 and 24 B classes,
+     * which are 8-aligned). Round the size so that gives at least align. */
+    if (size < 16 && size % align) size = (size + align - 1) & ~(align - 1);
+    if (align == 16 && size > 16 && size <= 24) size = 32;
+    if (align == 16 && size < 16) size = 16;
+    return ga_malloc(size);
+  }
+  if (align > ((size_t)1 << 40) || size > PTRDIFF_MAX) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  size_t need = size < align ? align : size;
+  need = (need + align - 1) & ~(align - 1);
+  if (need <= GA_MAX_SMALL_SIZE && align <= GA_PAGE_SIZE) {
+    /* Spans start on a page, so an object is aligned to align when its
+     * class size is a multiple of align: the power-of-two classes are. */
+    unsigned c = ga_size_to_class(need);
+    while (c < GA_NUM_SIZE_CLASSES && ga_class_size[c] % align) c++;
+    if (c < GA_NUM_SIZE_CLASSES) return small_alloc(ga_class_size[c], 1);
+  }
+  return ga_large_alloc(need, align, false);
+}
+
+/* ---- trim ---- */
+
+int ga_trim(size_t pad) {
+  ga_cache_t *c = ga_tls_cache;
+  if (c != &ga_empty_cache) {
+    if (__atomic_load_n(&c->remote, __ATOMIC_RELAXED)) ga_cache_drain_remote(c);
+  }
+  return ga_scavenge_all() > 0;
+}
+
+/* ---- fork ---- */
+
+void ga_caches_lock_all(void);
+void ga_caches_unlock_all(void);
+
+static void fork_prepare(void) {
+  ga_scavenger_lock();
+  ga_caches_lock_all();
+  for (unsigned i = 0; i < GA_NUM_CACHE_CLASSES; i++) ga_mutex_lock(&ga_central[i].lock);
+  ga_heap_lock_all();
+}
+
+static void fork_parent(void) {
+  ga_heap_unlock_all();
+  for (unsigned i = GA_NUM_CACHE_CLASSES; i-- > 0;) ga_mutex_unlock(&ga_central[i].lock);
+  ga_caches_unlock_all();
+  ga_scavenger_unlock();
+}
+
+static void reset_span_lock(ga_span_t *s, void *arg) { s->xlock.locked = 0; }
+
+static void fork_child(void) {
+  ga_heap_reset_locks();
+  for (unsigned i = 0; i < GA_NUM_CACHE_CLASSES; i++) ga_mutex_reset(&ga_central[i].lock);
+  /* A thread that does not exist here may have held a span's xlock. */
+  ga_heap_for_each_span(reset_span_lock, NULL);
+  ga_scavenger_fork_child();
+  ga_caches_fork_child();
+}
+
+static void register_fork_handlers(void) {
+  static bool done;
+  if (!done) {
+    done = true;
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+  }
+}

@@ -1,0 +1,28 @@
+/* malloc.h: goalloc's internal entry points (the public names in
+ * include/goalloc.h and preload/ are thin wrappers over these). */
+#ifndef GA_MALLOC_H
+#define GA_MALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "os.h"
+
+void ga_init(void);
+extern bool ga_initialized;
+
+void *ga_malloc(size_t size);
+void *ga_malloc_noscan(size_t size);
+void ga_free(void *p);
+void ga_free_named(void *p, const char *fn);
+void *ga_calloc(size_t n, size_t size, bool noscan);
+void *ga_realloc(void *p, size_t size);
+void *ga_aligned(size_t align, size_t size, const char *fn);
+size_t ga_usable_size(const void *p);
+int ga_trim(size_t pad);
+
+/* Bad free: one line naming the call, the pointer and the problem; abort
+ * unless GOALLOC_ON_ERROR=warn. */
+GA_COLD void ga_report_bad_free(const char *fn, void *p, const char *problem);
+
+#endif

@@ -1,0 +1,117 @@
+/* options.c: the option table (mimalloc and Go keep theirs the same way:
+ * one row per option, the parser and the documentation come from it). */
+#include "options.h"
+
+#include <string.h>
+
+#include "os.h"
+
+typedef enum { KIND_BOOL, KIND_INT, KIND_ENUM } kind_t;
+
+typedef struct {
+  const char *name;  /* environment variable */
+  kind_t kind;
+  long def, min, max;
+  const char *values; /* KIND_ENUM: '|'-separated names, index = value */
+  const char *doc;
+} option_desc_t;
+
+static const option_desc_t table[GA_OPT_COUNT] = {
+    [GA_OPT_STATS] = {"GOALLOC_STATS", KIND_BOOL, 0, 0, 1, NULL,
+                      "print allocator statistics to stderr at exit"},
+    [GA_OPT_ON_ERROR] = {"GOALLOC_ON_ERROR", KIND_ENUM, 0, 0, 1, "abort|warn",
+                         "invalid or double free: print one line and abort, or print and go on"},
+    [GA_OPT_SCAVENGE] = {"GOALLOC_SCAVENGE", KIND_BOOL, 1, 0, 1, NULL,
+                         "background scavenger returning free pages to the OS"},
+    [GA_OPT_SCAVENGE_RETAIN] = {"GOALLOC_SCAVENGE_RETAIN", KIND_INT, 10, 0, 1000, NULL,
+                                "free pages kept, in percent of the in-use heap (Go: 10)"},
+    [GA_OPT_SCAVENGE_PERIOD] = {"GOALLOC_SCAVENGE_PERIOD_MS", KIND_INT, 10, 1, 60000, NULL,
+                                "scavenger wake-up period in milliseconds"},
+    [GA_OPT_TINY] = {"GOALLOC_TINY", KIND_BOOL, 1, 0, 1, NULL,
+                     "pack requests under 16 bytes into shared 16-byte blocks (Go's tiny allocator)"},
+    [GA_OPT_VERBOSE] = {"GOALLOC_VERBOSE", KIND_BOOL, 0, 0, 1, NULL,
+                        "diagnostic messages on stderr"},
+};
+
+long ga_options[GA_OPT_COUNT];
+static bool initialized;
+
+static bool parse_long(const char *s, long *out) {
+  long v = 0;
+  if (!*s) return false;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9' || v > 1000000000L) return false;
+    v = v * 10 + (*s - '0');
+  }
+  *out = v;
+  return true;
+}
+
+static bool parse_enum(const char *values, const char *s, long *out) {
+  size_t n = strlen(s);
+  long i = 0;
+  for (const char *v = values; *v; i++) {
+    const char *bar = strchr(v, '|');
+    size_t len = bar ? (size_t)(bar - v) : strlen(v);
+    if (len == n && strncmp(v, s, n) == 0) {
+      *out = i;
+      return true;
+    }
+    if (!bar) break;
+    v = bar + 1;
+  }
+  return false;
+}
+
+void ga_options_init(void) {
+  static bool warned[GA_OPT_COUNT];
+  for (int i = 0; i < GA_OPT_COUNT; i++) {
+    const option_desc_t *d = &table[i];
+    long v = d->def;
+    const char *s = ga_os_getenv(d->name);
+    if (s) {
+      bool ok;
+      if (d->kind == KIND_BOOL) {
+        ok = true;
+        if (!strcmp(s, "1") || !strcmp(s, "on") || !strcmp(s, "true") || !strcmp(s, "yes"))
+          v = 1;
+        else if (!strcmp(s, "0") || !strcmp(s, "off") || !strcmp(s, "false") || !strcmp(s, "no"))
+          v = 0;
+        else
+          ok = false;
+      } else if (d->kind == KIND_INT) {
+        ok = parse_long(s, &v) && v >= d->min && v <= d->max;
+      } else {
+        ok = parse_enum(d->values, s, &v);
+      }
+      if (!ok) {
+        v = d->def;
+        if (!warned[i]) {
+          warned[i] = true;
+          if (d->kind == KIND_ENUM)
+            ga_printf(2, "goalloc: warning: %s=%s is not one of %s; using the default\n", d->name,
+                      s, d->values);
+          else if (d->kind == KIND_BOOL)
+            ga_printf(2, "goalloc: warning: %s=%s is not 0 or 1; using the default %ld\n",
+                      d->name, s, d->def);
+          else
+            ga_printf(2, "goalloc: warning: %s=%s is not a number in %ld..%ld; using the default %ld\n",
+                      d->name, s, d->min, d->max, d->def);
+        }
+      }
+    }
+    ga_options[i] = v;
+  }
+  initialized = true;
+}
+
+void ga_options_print(int fd) {
+  for (int i = 0; i < GA_OPT_COUNT; i++) {
+    const option_desc_t *d = &table[i];
+    if (d->kind == KIND_ENUM)
+      ga_printf(fd, "%s=%s (default %s): %s\n", d->name, d->values,
+                d->def == 0 ? "first" : "?", d->doc);
+    else
+      ga_printf(fd, "%s (default %ld): %s\n", d->name, d->def, d->doc);
+  }
+}

@@ -1,0 +1,28 @@
+/* options.h: goalloc's run-time options, one table (options.c) read from
+ * GOALLOC_* environment variables. Options are read once at start-up and
+ * again from the library constructor (environ may not be set when ld.so
+ * makes its first allocation); afterwards they are read-only. */
+#ifndef GA_OPTIONS_H
+#define GA_OPTIONS_H
+
+#include <stdbool.h>
+
+typedef enum {
+  GA_OPT_STATS,            /* print statistics at exit */
+  GA_OPT_ON_ERROR,         /* 0 abort, 1 warn */
+  GA_OPT_SCAVENGE,         /* background scavenger on/off */
+  GA_OPT_SCAVENGE_RETAIN,  /* percent of the in-use heap kept as free pages */
+  GA_OPT_SCAVENGE_PERIOD,  /* scavenger wake-up period, ms */
+  GA_OPT_TINY,             /* tiny allocator for requests < 16 B */
+  GA_OPT_VERBOSE,          /* diagnostic messages */
+  GA_OPT_COUNT
+} ga_option_t;
+
+extern long ga_options[GA_OPT_COUNT];
+#define ga_option(o) (ga_options[(o)])
+
+void ga_options_init(void);
+/* Prints the option table (name, default, doc): the README's list. */
+void ga_options_print(int fd);
+
+#endif

@@ -1,0 +1,266 @@
+/* os.c: Linux system calls for goalloc; see os.h for the contract. */
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+void *ga_os_reserve(size_t size, size_t align) {
+  /* Over-reserve by align and trim both ends: the kernel gives no aligned
+   * mmap. MAP_NORESERVE: nothing is committed until touched. */
+  size_t len = size + align;
+  char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  uintptr_t start = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+  if (start > (uintptr_t)p) munmap(p, start - (uintptr_t)p);
+  uintptr_t end = start + size;
+  if ((uintptr_t)p + len > end) munmap((void *)end, (uintptr_t)p + len - end);
+  return (void *)start;
+}
+
+void ga_os_release(void *p, size_t size) { munmap(p, size); }
+
+void ga_os_unuse(void *p, size_t size) {
+  /* MADV_DONTNEED, not MADV_FREE: the RSS drops at once, which is what
+   * users measure (Go made the same choice, golang/go#42330). */
+  madvise(p, size, MADV_DONTNEED);
+}
+
+static long futex(int *uaddr, int op, int val) {
+  return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+}
+
+void ga_mutex_lock_slow(ga_mutex_t *m) {
+  int saved = errno;
+  int c = __atomic_exchange_n(&m->state, 2, __ATOMIC_ACQUIRE);
+  while (c != 0) {
+    futex(&m->state, FUTEX_WAIT_PRIVATE, 2);
+    c = __atomic_exchange_n(&m->state, 2, __ATOMIC_ACQUIRE);
+  }
+  errno = saved;
+}
+
+void ga_mutex_unlock_slow(ga_mutex_t *m) {
+  int saved = errno;
+  futex(&m->state, FUTEX_WAKE_PRIVATE, 1);
+  errno = saved;
+}
+
+void ga_spin_lock_slow(ga_spinlock_t *l) {
+  for (unsigned i = 0;; i++) {
+    if (!__atomic_load_n(&l->locked, __ATOMIC_RELAXED) &&
+        !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
+      return;
+    if (i < 64)
+      __builtin_ia32_pause();
+    else
+      syscall(SYS_sched_yield);
+  }
+}
+
+/* ---- formatting ---- */
+
+typedef struct {
+  char *buf;
+  size_t n, len;
+  int fd;
+} sink_t;
+
+static void sink_flush(sink_t *s) {
+  if (s->fd >= 0 && s->len) {
+    size_t off = 0;
+    while (off < s->len) {
+      ssize_t w = write(s->fd, s->buf + off, s->len - off);
+      if (w <= 0) break;
+      off += (size_t)w;
+    }
+    s->len = 0;
+  }
+}
+
+static void sink_put(sink_t *s, char ch) {
+  if (s->len + 1 >= s->n) {
+    if (s->fd < 0) return;
+    sink_flush(s);
+  }
+  s->buf[s->len++] = ch;
+}
+
+static void put_num(sink_t *s, unsigned long long v, unsigned base, int width, bool neg, char pad) {
+  char tmp[32];
+  int i = 0;
+  do {
+    tmp[i++] = "0123456789abcdef"[v % base];
+    v /= base;
+  } while (v);
+  if (neg) tmp[i++] = '-';
+  for (int w = i; w < width; w++) sink_put(s, pad);
+  while (i) sink_put(s, tmp[--i]);
+}
+
+static void format(sink_t *s, const char *fmt, va_list ap) {
+  for (const char *f = fmt; *f; f++) {
+    if (*f != '%') {
+      sink_put(s, *f);
+      continue;
+    }
+    f++;
+    char pad = ' ';
+    bool left = false;
+    if (*f == '-') { left = true; f++; }
+    if (*f == '0') { pad = '0'; f++; }
+    int width = 0;
+    while (*f >= '0' && *f <= '9') width = width * 10 + (*f++ - '0');
+    int lng = 0;
+    while (*f == 'l') { lng++; f++; }
+    if (*f == 'z') { lng = 1; f++; }
+    switch (*f) {
+    case 'd': {
+      long long v = lng ? va_arg(ap, long) : va_arg(ap, int);
+      put_num(s, v < 0 ? -(unsigned long long)v : (unsigned long long)v, 10, width, v < 0, pad);
+      break;
+    }
+    case 'u':
+      put_num(s, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10, width, false, pad);
+      break;
+    case 'x':
+      put_num(s, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16, width, false, pad);
+      break;
+    case 'p':
+      sink_put(s, '0');
+      sink_put(s, 'x');
+      put_num(s, (uintptr_t)va_arg(ap, void *), 16, 0, false, pad);
+      break;
+    case 's': {
+      const char *str = va_arg(ap, const char *);
+      if (!str) str = "(null)";
+      int len = (int)strlen(str);
+      if (!left)
+        for (int w = len; w < width; w++) sink_put(s, ' ');
+      while (*str) sink_put(s, *str++);
+      if (left)
+        for (int w = len; w < width; w++) sink_put(s, ' ');
+      break;
+    }
+    case 'c':
+      sink_put(s, (char)va_arg(ap, int));
+      break;
+    case '%':
+      sink_put(s, '%');
+      break;
+    default:
+      sink_put(s, '%');
+      if (*f) sink_put(s, *f); else f--;
+    }
+  }
+}
+
+void ga_vprintf(int fd, const char *fmt, va_list ap) {
+  char buf[512];
+  sink_t s = {buf, sizeof buf, 0, fd};
+  int saved = errno;
+  format(&s, fmt, ap);
+  sink_flush(&s);
+  errno = saved;
+}
+
+void ga_printf(int fd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ga_vprintf(fd, fmt, ap);
+  va_end(ap);
+}
+
+size_t ga_snprintf(char *buf, size_t n, const char *fmt, ...) {
+  sink_t s = {buf, n, 0, -1};
+  va_list ap;
+  va_start(ap, fmt);
+  format(&s, fmt, ap);
+  va_end(ap);
+  if (n) buf[s.len < n ? s.len : n - 1] = 0;
+  return s.len;
+}
+
+void ga_fatal(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ga_vprintf(2, fmt, ap);
+  va_end(ap);
+  abort();
+}
+
+const char *ga_os_getenv(const char *name) {
+  char **env = environ;
+  if (!env) return NULL;
+  size_t n = strlen(name);
+  for (; *env; env++)
+    if (strncmp(*env, name, n) == 0 && (*env)[n] == '=') return *env + n + 1;
+  return NULL;
+}
+
+static uint64_t read_status_kb(const char *key) {
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strstr(buf, key);
+  if (!p) return 0;
+  p += strlen(key);
+  while (*p == ' ' || *p == '\t' || *p == ':') p++;
+  uint64_t v = 0;
+  while (*p >= '0' && *p <= '9') v = v * 10 + (uint64_t)(*p++ - '0');
+  return v * 1024;
+}
+
+uint64_t ga_os_rss(void) { return read_status_kb("VmRSS"); }
+uint64_t ga_os_peak_rss(void) { return read_status_kb("VmHWM"); }
+
+uint64_t ga_os_nanotime(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void ga_os_sleep_ms(unsigned ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+int ga_os_ncpu(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+bool ga_os_thread_start(void *(*fn)(void *), void *arg) {
+  pthread_attr_t attr;
+  pthread_t t;
+  sigset_t all, old;
+  if (pthread_attr_init(&attr)) return false;
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  /* The background thread must not take the program's signals. */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc = pthread_create(&t, &attr, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
+  return rc == 0;
+}

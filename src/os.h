@@ -1,0 +1,89 @@
+/* os.h: the one place goalloc talks to Linux (Go's mem_linux.go + os_linux.go).
+ *
+ * The contract is Go's: reserve address space (no memory behind it yet),
+ * use it (pages fault in on first touch), unuse it (madvise: the pages go
+ * back to the OS and read as zero afterwards), release it (munmap). Above
+ * this layer nothing calls mmap, madvise, futex or write directly, and
+ * nothing calls libc's malloc or stdio: the allocator must work before libc
+ * is initialised and inside its own malloc. */
+#ifndef GA_OS_H
+#define GA_OS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GA_LIKELY(x) __builtin_expect(!!(x), 1)
+#define GA_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define GA_NOINLINE __attribute__((noinline))
+#define GA_COLD __attribute__((cold, noinline))
+#define GA_HIDDEN __attribute__((visibility("hidden")))
+
+/* Address space. ga_os_reserve returns memory aligned to align (a power of
+ * two, at least the OS page), readable and writable, lazily backed; NULL
+ * (errno ENOMEM) if the OS refuses. */
+void *ga_os_reserve(size_t size, size_t align);
+void ga_os_release(void *p, size_t size);
+/* Gives the pages back: afterwards they read as zero and leave the RSS. */
+void ga_os_unuse(void *p, size_t size);
+
+/* A small futex mutex (Drepper's three-state lock): uncontended lock and
+ * unlock are one atomic each; no allocation, safe in signal-free contexts
+ * before libc is up. */
+typedef struct { int state; } ga_mutex_t;
+#define GA_MUTEX_INIT {0}
+void ga_mutex_lock_slow(ga_mutex_t *m);
+void ga_mutex_unlock_slow(ga_mutex_t *m);
+static inline void ga_mutex_lock(ga_mutex_t *m) {
+  int expected = 0;
+  if (!__atomic_compare_exchange_n(&m->state, &expected, 1, false, __ATOMIC_ACQUIRE,
+                                   __ATOMIC_RELAXED))
+    ga_mutex_lock_slow(m);
+}
+static inline void ga_mutex_unlock(ga_mutex_t *m) {
+  if (__atomic_exchange_n(&m->state, 0, __ATOMIC_RELEASE) == 2) ga_mutex_unlock_slow(m);
+}
+static inline bool ga_mutex_trylock(ga_mutex_t *m) {
+  int expected = 0;
+  return __atomic_compare_exchange_n(&m->state, &expected, 1, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED);
+}
+/* After fork the child is alone: every lock is reset, whoever held it. */
+static inline void ga_mutex_reset(ga_mutex_t *m) { m->state = 0; }
+
+/* A spin lock for critical sections of a few instructions (a span's remote
+ * free list); yields the CPU when contended so it cannot starve the owner. */
+typedef struct { char locked; } ga_spinlock_t;
+void ga_spin_lock_slow(ga_spinlock_t *l);
+static inline void ga_spin_lock(ga_spinlock_t *l) {
+  if (GA_UNLIKELY(__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))) ga_spin_lock_slow(l);
+}
+static inline void ga_spin_unlock(ga_spinlock_t *l) {
+  __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+}
+
+/* Output without stdio: %s %d %u %ld %lu %zu %zd %llu %x %lx %zx %p %c %%,
+ * with an optional width for numbers. */
+void ga_vprintf(int fd, const char *fmt, va_list ap);
+void ga_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t ga_snprintf(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+_Noreturn void ga_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads the environment straight from the process's environ (set by the
+ * dynamic loader before any constructor runs); NULL if absent. */
+const char *ga_os_getenv(const char *name);
+
+/* Process memory as the kernel sees it, in bytes. */
+uint64_t ga_os_rss(void);
+uint64_t ga_os_peak_rss(void);
+
+uint64_t ga_os_nanotime(void);
+void ga_os_sleep_ms(unsigned ms);
+int ga_os_ncpu(void);
+
+/* Starts a detached background thread; false if it could not. */
+bool ga_os_thread_start(void *(*fn)(void *), void *arg);
+
+#endif

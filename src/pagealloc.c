@@ -1,0 +1,203 @@
+#include "pagealloc.h"
+
+#include "os.h"
+
+#define MAX_ARENAS 4096 /* 256 GiB of page heap */
+
+static ga_arena_t *arenas[MAX_ARENAS]; /* address order */
+static size_t narenas;
+ga_pages_stats_t ga_pages_stats;
+
+size_t ga_pages_arena_count(void) { return narenas; }
+ga_arena_t *ga_pages_arena(size_t i) { return i < narenas ? arenas[i] : NULL; }
+
+static inline bool bit(const uint64_t *b, size_t i) { return b[i >> 6] >> (i & 63) & 1; }
+
+/* First index in [from, to) whose bit equals v, or to. */
+static size_t next_bit(const uint64_t *b, size_t from, size_t to, bool v) {
+  size_t i = from;
+  while (i < to) {
+    uint64_t w = b[i >> 6];
+    if (!v) w = ~w;
+    w >>= (i & 63);
+    if (w) {
+      size_t r = i + (size_t)__builtin_ctzll(w);
+      return r < to ? r : to;
+    }
+    i = (i | 63) + 1;
+  }
+  return to;
+}
+
+static void set_range(uint64_t *b, size_t from, size_t n, bool v) {
+  while (n) {
+    size_t off = from & 63, k = 64 - off;
+    if (k > n) k = n;
+    uint64_t m = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << off;
+    if (v) b[from >> 6] |= m; else b[from >> 6] &= ~m;
+    from += k;
+    n -= k;
+  }
+}
+
+static size_t count_range(const uint64_t *b, size_t from, size_t n) {
+  size_t c = 0;
+  while (n) {
+    size_t off = from & 63, k = 64 - off;
+    if (k > n) k = n;
+    uint64_t m = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << off;
+    c += (size_t)__builtin_popcountll(b[from >> 6] & m);
+    from += k;
+    n -= k;
+  }
+  return c;
+}
+
+/* Go's pallocSum for one 512-page chunk: free run at the start, the longest,
+ * at the end. */
+static void chunk_summarize(ga_arena_t *a, size_t c) {
+  size_t lo = c * GA_CHUNK_PAGES, hi = lo + GA_CHUNK_PAGES;
+  size_t start = next_bit(a->page_alloc, lo, hi, 1) - lo;
+  size_t max = start, end = 0, i = lo + start;
+  while (i < hi) {
+    size_t f = next_bit(a->page_alloc, i, hi, 0);
+    if (f >= hi) break;
+    size_t e = next_bit(a->page_alloc, f, hi, 1);
+    if (e - f > max) max = e - f;
+    if (e == hi) end = e - f;
+    i = e;
+  }
+  if (start == GA_CHUNK_PAGES) end = GA_CHUNK_PAGES;
+  a->sum_start[c] = (uint16_t)start;
+  a->sum_max[c] = (uint16_t)max;
+  a->sum_end[c] = (uint16_t)end;
+}
+
+/* The arena-level summary: longest run, joining runs across chunks. */
+static void arena_summarize(ga_arena_t *a, size_t from, size_t n) {
+  size_t c0 = from / GA_CHUNK_PAGES, c1 = (from + n - 1) / GA_CHUNK_PAGES;
+  for (size_t c = c0; c <= c1; c++) chunk_summarize(a, c);
+  size_t max = 0, run = 0;
+  for (size_t c = 0; c < GA_CHUNKS_PER_ARENA; c++) {
+    if (run + a->sum_start[c] > max) max = run + a->sum_start[c];
+    if (a->sum_max[c] > max) max = a->sum_max[c];
+    run = a->sum_start[c] == GA_CHUNK_PAGES ? run + GA_CHUNK_PAGES : a->sum_end[c];
+  }
+  a->max_free = (uint32_t)max;
+}
+
+/* First free run of n pages in [from, to) starting at a multiple of align. */
+static long bitmap_find(const ga_arena_t *a, size_t from, size_t to, size_t n, size_t align) {
+  size_t i = from;
+  for (;;) {
+    i = next_bit(a->page_alloc, i, to, 0);
+    i = (i + align - 1) & ~(align - 1);
+    if (i + n > to) return -1;
+    size_t e = next_bit(a->page_alloc, i, i + n, 1);
+    if (e == i + n) return (long)i;
+    i = e + 1;
+  }
+}
+
+static long arena_find(const ga_arena_t *a, size_t n, size_t align) {
+  if (a->max_free < n) return -1;
+  if (align > 1) return bitmap_find(a, 0, GA_PAGES_PER_ARENA, n, align);
+  size_t run = 0;
+  for (size_t c = 0; c < GA_CHUNKS_PER_ARENA; c++) {
+    size_t base = c * GA_CHUNK_PAGES;
+    if (run + a->sum_start[c] >= n) return (long)(base - run);
+    if (a->sum_max[c] >= n) return bitmap_find(a, base, base + GA_CHUNK_PAGES, n, 1);
+    run = a->sum_start[c] == GA_CHUNK_PAGES ? run + GA_CHUNK_PAGES : a->sum_end[c];
+  }
+  return -1;
+}
+
+static bool grow(void) {
+  if (narenas == MAX_ARENAS) return false;
+  ga_arena_t *a = ga_arena_create(1, false);
+  if (!a) return false;
+  size_t i = narenas;
+  while (i > 0 && arenas[i - 1]->base > a->base) {
+    arenas[i] = arenas[i - 1];
+    i--;
+  }
+  arenas[i] = a;
+  narenas++;
+  ga_pages_stats.total_pages += GA_PAGES_PER_ARENA;
+  ga_pages_stats.scav_pages += GA_PAGES_PER_ARENA;
+  return true;
+}
+
+static void take(ga_arena_t *a, size_t first, size_t n, bool *needzero) {
+  size_t scav = count_range(a->page_scav, first, n);
+  if (needzero) *needzero = scav != n;
+  set_range(a->page_alloc, first, n, 1);
+  set_range(a->page_scav, first, n, 0);
+  ga_pages_stats.scav_pages -= scav;
+  ga_pages_stats.free_pages -= n - scav;
+  ga_pages_stats.inuse_pages += n;
+  arena_summarize(a, first, n);
+}
+
+uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool *needzero) {
+  if (npages == 0 || npages > GA_PAGES_PER_ARENA || align_pages > GA_PAGES_PER_ARENA) return 0;
+  if (align_pages == 0) align_pages = 1;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    for (size_t k = 0; k < narenas; k++) {
+      ga_arena_t *a = arenas[k];
+      long i = arena_find(a, npages, align_pages);
+      if (i >= 0) {
+        take(a, (size_t)i, npages, needzero);
+        return a->base + (uintptr_t)i * GA_PAGE_SIZE;
+      }
+    }
+    if (!grow()) return 0;
+  }
+  return 0;
+}
+
+void ga_pages_free(uintptr_t base, size_t npages) {
+  ga_arena_t *a = ga_arena_of(base);
+  size_t first = (base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+  set_range(a->page_alloc, first, npages, 0);
+  ga_pages_stats.free_pages += npages;
+  ga_pages_stats.inuse_pages -= npages;
+  arena_summarize(a, first, npages);
+}
+
+bool ga_pages_take_unscavenged(uintptr_t *base, size_t *npages, size_t maxpages) {
+  /* From high addresses down, as Go does: the low heap is where first fit
+   * allocates, so its pages are the likeliest to be reused soon. */
+  for (size_t k = narenas; k-- > 0;) {
+    ga_arena_t *a = arenas[k];
+    for (size_t w = GA_ARENA_WORDS; w-- > 0;) {
+      uint64_t cand = ~a->page_alloc[w] & ~a->page_scav[w];
+      if (!cand) continue;
+      /* Highest candidate page, then extend the run downwards. */
+      size_t hi = w * 64 + 63 - (size_t)__builtin_clzll(cand);
+      size_t lo = hi;
+      while (lo > 0 && hi - lo + 1 < maxpages && !bit(a->page_alloc, lo - 1) &&
+             !bit(a->page_scav, lo - 1))
+        lo--;
+      size_t n = hi - lo + 1;
+      set_range(a->page_alloc, lo, n, 1);
+      ga_pages_stats.free_pages -= n;
+      ga_pages_stats.inuse_pages += n;
+      arena_summarize(a, lo, n);
+      *base = a->base + lo * GA_PAGE_SIZE;
+      *npages = n;
+      return true;
+    }
+  }
+  return false;
+}
+
+void ga_pages_put_scavenged(uintptr_t base, size_t npages) {
+  ga_arena_t *a = ga_arena_of(base);
+  size_t first = (base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+  set_range(a->page_alloc, first, npages, 0);
+  set_range(a->page_scav, first, npages, 1);
+  ga_pages_stats.scav_pages += npages;
+  ga_pages_stats.inuse_pages -= npages;
+  arena_summarize(a, first, npages);
+}

@@ -1,0 +1,54 @@
+/* pagealloc.h: the page allocator under the heap (Go's pageAlloc).
+ *
+ * It hands out runs of 8 KiB pages, address-ordered first fit, as Go's does.
+ * Go keeps a bitmap per 4 MiB chunk and a 5-level radix tree of summaries
+ * (free run at the start, longest, at the end) over the whole address space.
+ * Our heap is a sorted list of 64 MiB arenas, so two summary levels match it:
+ * per 512-page chunk (start/max/end, Go's pallocSum) and per arena (longest
+ * run); first fit walks arenas in address order, skips those whose longest
+ * run is too short, joins runs across chunk boundaries from the summaries
+ * and only reads the bitmap inside the one chunk that holds the answer.
+ * Freeing clears bits, so neighbouring free runs coalesce by construction.
+ * Runs do not cross arenas: a request over 64 MiB gets a huge group of its
+ * own (arena.c).
+ *
+ * A second bitmap marks free pages that were given back to the OS
+ * (scavenged): they read as zero, so a run made only of them needs no
+ * clearing for calloc, and the scavenger looks for free pages without it.
+ *
+ * Everything here runs under the heap lock (heap.c). */
+#ifndef GA_PAGEALLOC_H
+#define GA_PAGEALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+/* First fit of npages pages at a multiple of align_pages; grows the heap by
+ * one arena when nothing fits. 0 when the OS refuses. *needzero is set when
+ * some page of the run may hold old data. */
+uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool *needzero);
+void ga_pages_free(uintptr_t base, size_t npages);
+
+/* Scavenger support: takes the highest run of free, not yet scavenged pages
+ * (at most maxpages), marking it allocated so nobody else uses it while the
+ * caller returns it to the OS without the heap lock. false if none. */
+bool ga_pages_take_unscavenged(uintptr_t *base, size_t *npages, size_t maxpages);
+/* Gives back a run taken above, now scavenged. */
+void ga_pages_put_scavenged(uintptr_t base, size_t npages);
+
+typedef struct {
+  uint64_t inuse_pages;    /* pages in spans */
+  uint64_t free_pages;     /* free, still resident (or never released) */
+  uint64_t scav_pages;     /* free, released to the OS (or never touched) */
+  uint64_t total_pages;    /* pages in page-allocator arenas */
+} ga_pages_stats_t;
+extern ga_pages_stats_t ga_pages_stats;
+
+/* For tests: the arenas in address order. */
+size_t ga_pages_arena_count(void);
+ga_arena_t *ga_pages_arena(size_t i);
+
+#endif

@@ -1,0 +1,104 @@
+#include "scavenger.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "heap.h"
+#include "options.h"
+#include "os.h"
+#include "pagealloc.h"
+
+uint64_t ga_scavenged_total;
+static ga_mutex_t scav_lock = GA_MUTEX_INIT; /* one scavenging pass at a time */
+static bool enabled, started;
+static int wake_word; /* futex: bumped by kicks */
+static int sleeping;
+
+#define STEP_PAGES 8 /* 64 KiB, Go's scavenger step */
+#define FLOOR_PAGES (1 << 20 >> GA_PAGE_SHIFT)
+
+static uint64_t excess_pages(void) {
+  uint64_t inuse = __atomic_load_n(&ga_pages_stats.inuse_pages, __ATOMIC_RELAXED);
+  uint64_t free = __atomic_load_n(&ga_pages_stats.free_pages, __ATOMIC_RELAXED);
+  uint64_t allowed = inuse * (uint64_t)ga_option(GA_OPT_SCAVENGE_RETAIN) / 100 + FLOOR_PAGES;
+  return free > allowed ? free - allowed : 0;
+}
+
+/* Releases up to maxbytes; returns the bytes released. */
+static size_t scavenge(size_t maxpages, size_t step) {
+  size_t done = 0;
+  int saved = errno;
+  ga_mutex_lock(&scav_lock);
+  while (done < maxpages) {
+    uintptr_t base;
+    size_t n, want = maxpages - done < step ? maxpages - done : step;
+    ga_mutex_lock(&ga_heap_lock);
+    bool ok = ga_pages_take_unscavenged(&base, &n, want);
+    ga_mutex_unlock(&ga_heap_lock);
+    if (!ok) break;
+    ga_os_unuse((void *)base, n * GA_PAGE_SIZE);
+    ga_mutex_lock(&ga_heap_lock);
+    ga_pages_put_scavenged(base, n);
+    ga_mutex_unlock(&ga_heap_lock);
+    done += n;
+  }
+  ga_scavenged_total += done * GA_PAGE_SIZE;
+  ga_mutex_unlock(&scav_lock);
+  errno = saved;
+  return done * GA_PAGE_SIZE;
+}
+
+size_t ga_scavenge_all(void) { return scavenge(SIZE_MAX, 512); }
+
+static void *scavenger_main(void *arg) {
+  for (;;) {
+    uint64_t excess = excess_pages();
+    if (excess) {
+      /* A quarter of the excess per period (at least one step): fast enough
+       * to follow a program that just freed most of its heap, gentle enough
+       * not to release pages that are about to be reused. */
+      size_t pages = excess / 4 > STEP_PAGES ? excess / 4 : STEP_PAGES;
+      scavenge(pages, STEP_PAGES);
+      ga_os_sleep_ms((unsigned)ga_option(GA_OPT_SCAVENGE_PERIOD));
+      continue;
+    }
+    int w = __atomic_load_n(&wake_word, __ATOMIC_ACQUIRE);
+    __atomic_store_n(&sleeping, 1, __ATOMIC_RELEASE);
+    if (!excess_pages()) syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, w, NULL, NULL, 0);
+    __atomic_store_n(&sleeping, 0, __ATOMIC_RELEASE);
+  }
+  return arg;
+}
+
+void ga_scavenger_enable(void) {
+  enabled = ga_option(GA_OPT_SCAVENGE) != 0;
+}
+
+void ga_scavenger_kick(void) {
+  if (!enabled || !excess_pages()) return;
+  if (!__atomic_load_n(&started, __ATOMIC_ACQUIRE)) {
+    if (__atomic_exchange_n(&started, true, __ATOMIC_ACQ_REL)) return;
+    int saved = errno;
+    if (!ga_os_thread_start(scavenger_main, NULL)) enabled = false;
+    errno = saved;
+    return;
+  }
+  if (__atomic_load_n(&sleeping, __ATOMIC_ACQUIRE)) {
+    __atomic_fetch_add(&wake_word, 1, __ATOMIC_RELEASE);
+    int saved = errno;
+    syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    errno = saved;
+  }
+}
+
+void ga_scavenger_lock(void) { ga_mutex_lock(&scav_lock); }
+void ga_scavenger_unlock(void) { ga_mutex_unlock(&scav_lock); }
+void ga_scavenger_fork_child(void) {
+  ga_mutex_reset(&scav_lock);
+  started = false;
+  sleeping = 0;
+}

@@ -1,0 +1,32 @@
+/* scavenger.h: gives free pages back to the OS (Go's mgcscavenge.go).
+ *
+ * Pacing, as Go's: the heap may keep free-but-resident pages up to
+ * GOALLOC_SCAVENGE_RETAIN percent (default 10, Go's 1.1x) of the pages in
+ * use, plus 1 MiB; a background thread, woken by frees that push the heap
+ * past that, returns the excess with madvise(MADV_DONTNEED) in 64 KiB steps
+ * from the highest addresses down, taking the heap lock only to pick a run
+ * and to mark it scavenged (never across the system call). When there is no
+ * excess it sleeps until the next kick, so an idle program does not wake up.
+ * malloc_trim(0) returns every free page at once, on the calling thread.
+ *
+ * The thread is started lazily on the first kick after the library
+ * constructor ran (a malloc library must not start threads inside ld.so's
+ * first allocations), and again in a fork child when needed. */
+#ifndef GA_SCAVENGER_H
+#define GA_SCAVENGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void ga_scavenger_enable(void);
+/* After pages were freed; cheap when there is nothing to do. */
+void ga_scavenger_kick(void);
+/* Returns all free pages to the OS; the number of bytes released. */
+size_t ga_scavenge_all(void);
+extern uint64_t ga_scavenged_total;
+
+void ga_scavenger_lock(void);
+void ga_scavenger_unlock(void);
+void ga_scavenger_fork_child(void);
+
+#endif

@@ -1,0 +1,82 @@
+#include "span.h"
+
+#include <string.h>
+
+ga_span_t ga_empty_span = {.state = GA_SPAN_INUSE};
+
+void ga_span_init_small(ga_span_t *s, unsigned spanclass) {
+  unsigned sc = ga_spanclass_sizeclass(spanclass);
+  s->spanclass = (uint8_t)(spanclass == GA_TINY_SPAN_CLASS ? ga_spanclass(GA_TINY_SIZE_CLASS, 1)
+                                                           : spanclass);
+  s->tiny = spanclass == GA_TINY_SPAN_CLASS;
+  s->elemsize = ga_class_size[sc];
+  s->nelems = (uint32_t)(s->npages * GA_PAGE_SIZE / s->elemsize);
+  s->divmul = ga_class_divmul(sc);
+  s->freeindex = 0;
+  s->allocCount = 0;
+  memset(s->allocBits, 0, sizeof s->allocBits);
+  /* Slots past nelems read as allocated, so neither the search nor a bogus
+   * free ever takes them. */
+  for (uint32_t i = s->nelems; i < GA_MAX_OBJS_PER_SPAN; i++)
+    s->allocBits[i >> 6] |= (uint64_t)1 << (i & 63);
+  ga_span_refill_alloc_cache(s, 0);
+}
+
+void ga_span_refill_alloc_cache(ga_span_t *s, uint32_t whichword) {
+  s->allocCache = ~s->allocBits[whichword];
+}
+
+void ga_span_rescan(ga_span_t *s) {
+  s->freeindex = 0;
+  ga_span_refill_alloc_cache(s, 0);
+}
+
+uint32_t ga_span_next_free_index(ga_span_t *s) {
+  uint32_t sfreeindex = s->freeindex, snelems = s->nelems;
+  if (sfreeindex >= snelems) return snelems;
+  uint64_t cache = s->allocCache;
+  while (cache == 0) {
+    /* Move to the next 64-slot word. */
+    sfreeindex = (sfreeindex + 64) & ~(uint32_t)63;
+    if (sfreeindex >= snelems) {
+      s->freeindex = snelems;
+      return snelems;
+    }
+    ga_span_refill_alloc_cache(s, sfreeindex / 64);
+    cache = s->allocCache;
+  }
+  unsigned bit = (unsigned)__builtin_ctzll(cache);
+  uint32_t result = sfreeindex + bit;
+  if (result >= snelems) {
+    s->freeindex = snelems;
+    return snelems;
+  }
+  s->allocCache = cache >> bit >> 1;
+  sfreeindex = result + 1;
+  if (sfreeindex % 64 == 0 && sfreeindex != snelems) ga_span_refill_alloc_cache(s, sfreeindex / 64);
+  s->freeindex = sfreeindex;
+  return result;
+}
+
+void ga_span_list_push(ga_span_list_t *l, ga_span_t *s, uint8_t which) {
+  s->prev = NULL;
+  s->next = l->first;
+  if (l->first) l->first->prev = s;
+  l->first = s;
+  s->list = which;
+  l->n++;
+}
+
+void ga_span_list_remove(ga_span_list_t *l, ga_span_t *s) {
+  if (s->prev) s->prev->next = s->next; else l->first = s->next;
+  if (s->next) s->next->prev = s->prev;
+  s->next = s->prev = NULL;
+  s->list = GA_LIST_NONE;
+  l->n--;
+}
+
+ga_span_t *ga_span_list_pop(ga_span_list_t *l) {
+  ga_span_t *s = l->first;
+  if (s) ga_span_list_remove(l, s);
+  return s;
+}

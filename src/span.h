@@ -1,0 +1,124 @@
+/* span.h: a run of pages holding objects of one size (Go's mspan).
+ *
+ * Allocation state is Go's: allocBits has a bit per object (1 = allocated);
+ * freeindex is where the next search starts; allocCache holds the complement
+ * of the 64 allocBits from freeindex's word, shifted so that ctz finds the
+ * next free slot (Go's nextFreeFast). Go only ever frees by sweeping; we free
+ * explicitly, so here allocation also sets the object's bit and a free
+ * clears it: a clear bit means free, which is how double frees are caught.
+ * A freed slot below freeindex is found again when the span is rescanned
+ * (freeindex back to 0), which happens when the search reaches the end.
+ *
+ * Ownership, the rule every field follows:
+ *  - A small span is owned by one thread cache (owner) or by its mcentral
+ *    (owner == NULL). allocBits, allocCount, freeindex, allocCache and the
+ *    list links belong to the owner: its thread touches them without a lock;
+ *    a central-owned span's are under the central lock.
+ *  - Other threads free into an owned span by pushing the object on xfree
+ *    under xlock (a per-span spin lock, never a global one); the first such
+ *    push also queues the span on the owner cache's remote stack (xqueued).
+ *    owner changes only under xlock, so a pusher always queues on the cache
+ *    that owns the span at that moment.
+ *  - fastowner equals owner for ordinary small spans and is NULL for tiny
+ *    and large spans, so free()'s fast path is one comparison.
+ *  - Large spans (class 0) belong to the heap; they have no owner.
+ *  - gcmarkBits is reserved for the collector. */
+#ifndef GA_SPAN_H
+#define GA_SPAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "os.h"
+#include "sizeclasses.h"
+
+#define GA_MAX_OBJS_PER_SPAN 1024 /* class 1: 8192 / 8 */
+#define GA_SPAN_BITS_WORDS (GA_MAX_OBJS_PER_SPAN / 64)
+
+enum { GA_SPAN_DEAD = 0, GA_SPAN_INUSE = 1 };
+
+/* Which list a small span is on (owned spans: its cache's; else central's). */
+enum {
+  GA_LIST_NONE = 0,   /* current span of a cache, or large */
+  GA_LIST_PARTIAL,    /* owned, has free slots */
+  GA_LIST_FULL,       /* owned, no free slot */
+  GA_LIST_CPARTIAL,   /* central, has free slots */
+  GA_LIST_CFULL,      /* central, full */
+};
+
+struct ga_cache;
+
+typedef struct ga_span {
+  /* Allocation fast path (owner only). */
+  uint64_t allocCache;
+  uintptr_t base;
+  uint32_t freeindex;
+  uint32_t nelems;
+  uint32_t elemsize;
+  uint32_t divmul;
+  uint32_t allocCount;
+  uint8_t spanclass;
+  uint8_t list;
+  uint8_t state;
+  uint8_t tiny;
+  struct ga_cache *fastowner;
+  struct ga_cache *owner;
+  struct ga_span *next, *prev; /* list links */
+  size_t npages;
+  /* Remote frees. */
+  ga_spinlock_t xlock;
+  bool xqueued;         /* on owner's remote stack; under xlock */
+  void *xfree;          /* objects freed by other threads; under xlock */
+  struct ga_span *xnext; /* remote-stack link */
+  bool needzero;        /* large: pages may hold old data */
+  uint64_t *tinyref;    /* tiny spans: per-block sub-object state (tiny.c) */
+  uint32_t sweepgen;    /* collector */
+  uint64_t allocBits[GA_SPAN_BITS_WORDS];
+  uint64_t gcmarkBits[GA_SPAN_BITS_WORDS];
+} ga_span_t;
+
+/* Go's emptymspan: a span with nothing free that every cache slot starts
+ * with, so the fast path needs no NULL check. */
+extern ga_span_t ga_empty_span;
+
+/* Prepares a freshly allocated span of pages for a size class. */
+void ga_span_init_small(ga_span_t *s, unsigned spanclass);
+
+/* Go's nextFreeIndex: the next free slot at or after freeindex, updating
+ * allocCache; returns nelems when the span has no free slot after
+ * freeindex. Does not mark the slot allocated. */
+uint32_t ga_span_next_free_index(ga_span_t *s);
+/* Start searching from slot 0 again (after frees below freeindex). */
+void ga_span_rescan(ga_span_t *s);
+void ga_span_refill_alloc_cache(ga_span_t *s, uint32_t whichword);
+
+static inline uintptr_t ga_span_take_slot(ga_span_t *s, uint32_t idx) {
+  s->allocBits[idx >> 6] |= (uint64_t)1 << (idx & 63);
+  s->allocCount++;
+  return s->base + (uintptr_t)idx * s->elemsize;
+}
+
+/* Object index of p in s, or -1 if p is not the start of an object. */
+static inline long ga_span_object_index(const ga_span_t *s, uintptr_t p) {
+  uintptr_t off = p - s->base;
+  uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)off * s->divmul) >> 32);
+  if (GA_UNLIKELY(off >= (uintptr_t)s->nelems * s->elemsize || off != (uintptr_t)idx * s->elemsize))
+    return -1;
+  return idx;
+}
+
+static inline bool ga_span_is_allocated(const ga_span_t *s, uint32_t idx) {
+  return __atomic_load_n(&s->allocBits[idx >> 6], __ATOMIC_RELAXED) >> (idx & 63) & 1;
+}
+
+/* Doubly linked span lists (owned by whoever owns the spans on them). */
+typedef struct {
+  ga_span_t *first;
+  size_t n;
+} ga_span_list_t;
+void ga_span_list_push(ga_span_list_t *l, ga_span_t *s, uint8_t which);
+void ga_span_list_remove(ga_span_list_t *l, ga_span_t *s);
+ga_span_t *ga_span_list_pop(ga_span_list_t *l);
+
+#endif

@@ -1,0 +1,98 @@
+#include "tiny.h"
+
+#include "central.h"
+#include "fixalloc.h"
+#include "malloc_int.h"
+
+static ga_fixalloc_t ref_fixalloc = GA_FIXALLOC_INIT(sizeof(uint64_t) * (GA_PAGE_SIZE / 16));
+
+bool ga_tiny_span_init(ga_span_t *s) {
+  s->tinyref = ga_fixalloc_alloc(&ref_fixalloc);
+  return s->tinyref != NULL;
+}
+
+void ga_tiny_span_release(ga_span_t *s) {
+  ga_fixalloc_free(&ref_fixalloc, s->tinyref);
+  s->tinyref = NULL;
+}
+
+/* The block's slot goes back to its span: it holds nothing any more. */
+static void free_block(ga_cache_t *c, ga_span_t *s, uintptr_t blk) {
+  uint32_t idx = (uint32_t)((blk - s->base) >> 4);
+  __atomic_store_n(ga_tiny_ref(s, blk), 0, __ATOMIC_RELAXED);
+  if (s->owner == c && c != &ga_empty_cache)
+    ga_cache_free_local(c, s, blk, idx, "free");
+  else
+    ga_span_free_remote(s, blk, idx, "free");
+}
+
+void ga_tiny_drop_block(ga_cache_t *c) {
+  if (!c->tiny) return;
+  uintptr_t blk = c->tiny;
+  ga_span_t *s = c->tinyspan;
+  c->tiny = 0;
+  c->tinyspan = NULL;
+  c->tinyoffset = 0;
+  uint64_t old = __atomic_fetch_and(ga_tiny_ref(s, blk), ~GA_TINY_HELD, __ATOMIC_ACQ_REL);
+  if ((old & 0xffff) == 0) free_block(c, s, blk);
+}
+
+void *ga_tiny_alloc_slow(ga_cache_t *c, size_t size) {
+  unsigned spc = GA_TINY_SPAN_CLASS;
+  ga_span_t *s = c->alloc[spc];
+  uintptr_t blk;
+  uint64_t cache = s->allocCache;
+  uint32_t idx = s->nelems;
+  if (cache) {
+    idx = ga_span_next_free_index(s);
+  }
+  if (idx < s->nelems) {
+    blk = ga_span_take_slot(s, idx);
+  } else {
+    blk = (uintptr_t)ga_cache_alloc_slow(c, spc);
+    if (!blk) return NULL;
+    c = ga_tls_cache; /* the slow path may have created the cache */
+    s = c->alloc[spc];
+  }
+  uint64_t ref = ga_tiny_bits(0, size);
+  /* Go's rule: keep whichever block has more room left. */
+  if (size < c->tinyoffset || !c->tiny) {
+    __atomic_store_n(ga_tiny_ref(s, blk), ref | GA_TINY_HELD, __ATOMIC_RELAXED);
+    ga_tiny_drop_block(c);
+    c->tiny = blk;
+    c->tinyspan = s;
+    c->tinyoffset = size;
+  } else {
+    __atomic_store_n(ga_tiny_ref(s, blk), ref, __ATOMIC_RELAXED);
+  }
+  return (void *)blk;
+}
+
+void ga_tiny_free(ga_cache_t *c, ga_span_t *s, uintptr_t p, const char *fn) {
+  uintptr_t blk = p & ~(uintptr_t)15;
+  uint32_t idx = (uint32_t)((blk - s->base) >> 4);
+  if (idx >= s->nelems || !ga_span_is_allocated(s, idx)) {
+    /* The block is free: its last object was freed already (or p was
+     * never handed out; the block's state is gone, so we cannot tell). */
+    ga_report_bad_free(fn, (void *)p, "double free or invalid pointer");
+    return;
+  }
+  unsigned off = (unsigned)(p & 15);
+  uint64_t bit = (uint64_t)1 << off;
+  uint64_t *ref = ga_tiny_ref(s, blk);
+  uint64_t old = __atomic_fetch_and(ref, ~bit, __ATOMIC_ACQ_REL);
+  if (!(old & bit)) {
+    ga_report_bad_free(fn, (void *)p,
+                       old >> (16 + off) & 1 ? "double free" : "invalid pointer");
+    return;
+  }
+  if (((old & ~bit) & (0xffff | GA_TINY_HELD)) == 0) free_block(c, s, blk);
+}
+
+size_t ga_tiny_usable(const ga_span_t *s, uintptr_t p) {
+  unsigned off = (unsigned)(p & 15);
+  uint64_t bounds = __atomic_load_n(ga_tiny_ref(s, p & ~(uintptr_t)15), __ATOMIC_RELAXED) >> 16 & 0xffff;
+  bounds &= ~(((uint64_t)2 << off) - 1);
+  unsigned end = bounds ? (unsigned)__builtin_ctzll(bounds) : 16;
+  return end - off;
+}
