@@ -29,8 +29,6 @@ static const option_desc_t table[GA_OPT_COUNT] = {
                                 "scavenger wake-up period in milliseconds"},
     [GA_OPT_TINY] = {"GOALLOC_TINY", KIND_BOOL, 1, 0, 1, NULL,
                      "pack requests under 16 bytes into shared 16-byte blocks (Go's tiny allocator)"},
-    [GA_OPT_VERBOSE] = {"GOALLOC_VERBOSE", KIND_BOOL, 0, 0, 1, NULL,
-                        "diagnostic messages on stderr"},
 };
 
 long ga_options[GA_OPT_COUNT];
@@ -109,8 +107,15 @@ void ga_options_print(int fd) {
   for (int i = 0; i < GA_OPT_COUNT; i++) {
     const option_desc_t *d = &table[i];
     if (d->kind == KIND_ENUM)
-      ga_printf(fd, "%s=%s (default %s): %s\n", d->name, d->values,
-                d->def == 0 ? "first" : "?", d->doc);
+    {
+      /* The default's name: the def-th of the '|'-separated values. */
+      const char *v = d->values;
+      for (long k = 0; k < d->def && strchr(v, '|'); k++) v = strchr(v, '|') + 1;
+      size_t len = strchr(v, '|') ? (size_t)(strchr(v, '|') - v) : strlen(v);
+      char name[32];
+      ga_snprintf(name, len + 1 < sizeof name ? len + 1 : sizeof name, "%s", v);
+      ga_printf(fd, "%s=%s (default %s): %s\n", d->name, d->values, name, d->doc);
+    }
     else
       ga_printf(fd, "%s (default %ld): %s\n", d->name, d->def, d->doc);
   }

@@ -14,7 +14,6 @@ typedef enum {
   GA_OPT_SCAVENGE_RETAIN,  /* percent of the in-use heap kept as free pages */
   GA_OPT_SCAVENGE_PERIOD,  /* scavenger wake-up period, ms */
   GA_OPT_TINY,             /* tiny allocator for requests < 16 B */
-  GA_OPT_VERBOSE,          /* diagnostic messages */
   GA_OPT_COUNT
 } ga_option_t;
 
