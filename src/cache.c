@@ -68,7 +68,11 @@ static void list_fix_after_free(ga_cache_t *c, ga_span_t *s) {
   }
 }
 
-void ga_cache_after_local_free(ga_cache_t *c, ga_span_t *s) { list_fix_after_free(c, s); }
+void ga_cache_after_local_free(ga_cache_t *c, ga_span_t *s) {
+  int saved = errno; /* free() preserves errno; the heap may touch it */
+  list_fix_after_free(c, s);
+  errno = saved;
+}
 
 void ga_cache_free_local(ga_cache_t *c, ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn) {
   uint64_t m = (uint64_t)1 << (idx & 63);

@@ -82,7 +82,7 @@ void ga_report_bad_free(const char *fn, void *p, const char *problem) {
 
 /* ---- allocation ---- */
 
-static inline void *small_alloc(size_t size, int noscan) {
+static inline __attribute__((always_inline)) void *small_alloc(size_t size, int noscan) {
   ga_cache_t *c = ga_tls_cache;
   unsigned spc = ga_spanclass(ga_size_to_class(size), noscan);
   ga_span_t *s = c->alloc[spc];
@@ -102,7 +102,7 @@ static inline void *small_alloc(size_t size, int noscan) {
   return ga_cache_alloc_slow(c, spc);
 }
 
-static inline void *alloc(size_t size, int noscan) {
+static inline __attribute__((always_inline)) void *alloc(size_t size, int noscan) {
   if (GA_LIKELY(size <= GA_MAX_SMALL_SIZE)) {
     if (size < GA_TINY_SIZE && noscan && ga_option(GA_OPT_TINY)) {
       ga_cache_t *c = ga_tls_cache;
@@ -155,7 +155,7 @@ GA_NOINLINE static void free_slow(ga_cache_t *c, ga_span_t *s, uintptr_t p, cons
   errno = saved;
 }
 
-static inline void free_impl(void *ptr, const char *fn) {
+static inline __attribute__((always_inline)) void free_impl(void *ptr, const char *fn) {
   uintptr_t p = (uintptr_t)ptr;
   ga_span_t *s = ga_span_of(p);
   ga_cache_t *c = ga_tls_cache;
@@ -167,11 +167,7 @@ static inline void free_impl(void *ptr, const char *fn) {
       if (GA_LIKELY(*w & m)) {
         *w &= ~m;
         uint32_t n = --s->allocCount;
-        if (GA_UNLIKELY(n == 0 || s->list == GA_LIST_FULL)) {
-          int saved = errno;
-          ga_cache_after_local_free(c, s);
-          errno = saved;
-        }
+        if (GA_UNLIKELY(n == 0 || s->list == GA_LIST_FULL)) ga_cache_after_local_free(c, s);
         return;
       }
     }

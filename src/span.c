@@ -12,6 +12,7 @@ void ga_span_init_small(ga_span_t *s, unsigned spanclass) {
   s->elemsize = ga_class_size[sc];
   s->nelems = (uint32_t)(s->npages * GA_PAGE_SIZE / s->elemsize);
   s->divmul = ga_class_divmul(sc);
+  s->limit = s->nelems * s->elemsize;
   s->freeindex = 0;
   s->allocCount = 0;
   memset(s->allocBits, 0, sizeof s->allocBits);

@@ -58,6 +58,7 @@ typedef struct ga_span {
   uint32_t elemsize;
   uint32_t divmul;
   uint32_t allocCount;
+  uint32_t limit; /* nelems * elemsize: offsets at or past it are tail waste */
   uint8_t spanclass;
   uint8_t list;
   uint8_t state;
@@ -103,7 +104,7 @@ static inline uintptr_t ga_span_take_slot(ga_span_t *s, uint32_t idx) {
 static inline long ga_span_object_index(const ga_span_t *s, uintptr_t p) {
   uintptr_t off = p - s->base;
   uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)off * s->divmul) >> 32);
-  if (GA_UNLIKELY(off >= (uintptr_t)s->nelems * s->elemsize || off != (uintptr_t)idx * s->elemsize))
+  if (GA_UNLIKELY(off >= s->limit || off != (uintptr_t)idx * s->elemsize))
     return -1;
   return idx;
 }

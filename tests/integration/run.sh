@@ -10,6 +10,9 @@
 # scrubbed environment, so paths and settings that end up in the output (git's
 # messages, DWARF comp_dir) are the same. A probe run with GOALLOC_STATS=1 then
 # checks that the preloaded library really serves the program's allocations.
+# Both runs also log the dynamic linker's symbol bindings (LD_DEBUG, written to
+# files, so the programs' own output is untouched): in the preloaded run every
+# process must have bound malloc & co. to the preloaded library, none to libc.
 # On failure the work directory is kept and its path printed.
 #
 # Harness self-check: GOALLOC_SO may name another malloc (e.g. Debian's
@@ -47,9 +50,10 @@ need() {
 PRELOAD=''
 EXTRA_ENV=()
 CASE_ENV=()
+LDLOG=()
 X() {
   env -i PATH=/usr/bin:/bin HOME="$W/home" TMPDIR="$W/tmp" LC_ALL=C.UTF-8 \
-    TZ=UTC ${PRELOAD:+LD_PRELOAD="$PRELOAD"} "${CASE_ENV[@]}" "${EXTRA_ENV[@]}" "$@"
+    TZ=UTC ${PRELOAD:+LD_PRELOAD="$PRELOAD"} "${LDLOG[@]}" "${CASE_ENV[@]}" "${EXTRA_ENV[@]}" "$@"
 }
 
 # step NAME CMD...: one step of a workload; its stdout/stderr go to files named
@@ -62,12 +66,37 @@ step() {
 }
 
 # in_run LABEL: run workload_$CASE in a fresh $W/run, then move it to $W/LABEL.
+# The linker's binding log of each process goes to $W/ld-LABEL/ld.PID.
 in_run() {
   local label=$1
   rm -rf "$W/run" "$W/tmp"
-  mkdir -p "$W/run/out" "$W/tmp"
+  mkdir -p "$W/run/out" "$W/tmp" "$W/ld-$label"
+  LDLOG=(LD_DEBUG=bindings LD_DEBUG_OUTPUT="$W/ld-$label/ld")
   (cd "$W/run" && "workload_$CASE") || fail "workload_$CASE aborted in run '$label'"
+  LDLOG=()
   mv "$W/run" "$W/$label"
+}
+
+# check_bindings LABEL TARGET: in every process of run LABEL, each binding of
+# malloc/calloc/realloc/free went to TARGET (a path, or 'libc' for glibc's),
+# and there was at least one.
+check_bindings() {
+  local label=$1 target=$2 n
+  n=$(find "$W/ld-$label" -name 'ld.*' | wc -l)
+  [ "$n" -gt 0 ] || fail "run '$label' left no LD_DEBUG binding log"
+  awk -v t="$target" '
+    FNR == 1 { files[FILENAME] = 1 }
+    /: normal symbol .(malloc|calloc|realloc|free).( |$)/ {
+      s = $0; sub(/.* to /, "", s); sub(/ \[[0-9]+\]: normal symbol .*/, "", s)
+      if (s == t || (t == "libc" && s ~ /\/libc\.so\.6$/)) good[FILENAME]++
+      else { bad++; if (bad <= 10) print FILENAME ": " $0 }
+    }
+    END {
+      for (f in files) if (!good[f]) { bad++; print f ": no malloc binding to " t }
+      exit bad > 0
+    }' "$W/ld-$label"/ld.* >&2 \
+    || fail "run '$label': allocation functions not bound to $target in every process"
+  note "run '$label': $n processes, all bound malloc & co. to $target"
 }
 
 # compare A B: every file in A/out and the case's artifacts must match B's.
@@ -119,15 +148,18 @@ run_case() {
   PRELOAD='' EXTRA_ENV=()
   in_run glibc
   expect_rc0 glibc
+  check_bindings glibc libc
   PRELOAD=$SO
   in_run goalloc
   compare_runs glibc goalloc
+  check_bindings goalloc "$SO"
   local i=0 v
   for v in "${VARIANTS[@]}"; do
     i=$((i + 1))
     read -r -a EXTRA_ENV <<<"$v"
     in_run "variant$i"
     compare_runs glibc "variant$i"
+    check_bindings "variant$i" "$SO"
     note "variant $i ($v): identical to glibc"
   done
   PRELOAD='' EXTRA_ENV=()
@@ -210,18 +242,18 @@ make_git_input() {
       }
     }' "$W/gitsrc"
 }
-# edit_files SEED STEP: deterministic edits of every STEP-th file (run unpreloaded
-# through the harness, not the program under test).
+# edit_files SEED STEP GLOB: deterministic edits of every STEP-th file matching
+# GLOB (done by the harness, not by the program under test).
 edit_files() {
   perl -e '
-    my ($seed, $step) = @ARGV; my $n = 0;
-    for my $f (sort glob("dir*/file*.txt")) {
+    my ($seed, $step, $pat) = @ARGV; my $n = 0;
+    for my $f (sort glob($pat)) {
       next if $n++ % $step;
       open my $in, "<", $f or die; my @l = <$in>; close $in;
       for my $i (0 .. $#l) { $l[$i] =~ s/w(\w)/W$1/g if ($i * 31 + $seed) % 7 == 0 }
       splice @l, ($seed * 13) % (@l + 1), 0, "inserted by edit $seed\n";
       open my $out, ">", $f or die; print $out @l; close $out;
-    }' "$1" "$2"
+    }' "$1" "$2" "$3"
 }
 workload_git() {
   local g=/usr/bin/git
@@ -230,14 +262,14 @@ workload_git() {
   cd repo || return 1
   step add1 "$g" add -A
   step commit1 "$g" commit -q -m 'initial import'
-  edit_files 1 3
+  edit_files 1 3 'dir*/file*.txt'
   step commit2 "$g" commit -q -a -m 'edit a third of the files'
   step branch "$g" checkout -q -b topic
   step mv "$g" mv dir3 renamed3
-  edit_files 2 5
+  edit_files 2 5 'dir[5-9]/file*.txt'
   step commit3 "$g" commit -q -a -m 'rename dir3 and edit on topic'
   step back "$g" checkout -q main
-  edit_files 3 7
+  edit_files 3 2 'dir[0-2]/file*.txt'
   step commit4 "$g" commit -q -a -m 'edit on main'
   step merge "$g" merge -q --no-edit topic
   step log "$g" log --stat --graph --decorate
@@ -327,7 +359,7 @@ workload_perl() { step script /usr/bin/perl "$HERE/workload.pl"; }
 case_perl() {
   need /usr/bin/perl perl-base
   run_case
-  [ "$(wc -l <"$W/glibc/out/script.stdout")" -ge 50 ] || fail "perl script printed too little"
+  [ "$(wc -l <"$W/glibc/out/script.stdout")" -ge 40 ] || fail "perl script printed too little"
   probe /usr/bin/perl -e 'my %h; $h{$_} = "x" x ($_ % 100) for 1 .. 100000; print scalar(keys %h), "\n"'
 }
 
@@ -339,7 +371,7 @@ case_node() {
   need "$NODE" nodejs
   VARIANTS=("$SCAVENGE_HARD")
   run_case
-  [ "$(wc -l <"$W/glibc/out/script.stdout")" -ge 50 ] || fail "node script printed too little"
+  [ "$(wc -l <"$W/glibc/out/script.stdout")" -ge 40 ] || fail "node script printed too little"
   probe "$NODE" -e 'const a = []; for (let i = 0; i < 1e5; i++) a.push({i, s: "x" + i}); console.log(JSON.stringify(a).length)'
 }
 
@@ -379,7 +411,8 @@ case_xz() {
   run_case
   grep -qx 'roundtrip9 0' "$W/goalloc/out/roundtrip" || fail "xz -9 round trip under the preload differs from the input"
   grep -qx 'roundtrip6mt 0' "$W/goalloc/out/roundtrip" || fail "xz -T2 round trip under the preload differs from the input"
-  probe /usr/bin/xz -6 -c "$W/data"
+  # No statistics probe: xz closes stderr before it exits, so exit-time
+  # statistics can't appear; the binding check above covers xz.
 }
 
 case $CASE in
