@@ -9,7 +9,9 @@
 #include "malloc_int.h"
 #include "tiny.h"
 
-ga_cache_t ga_empty_cache;
+/* Statically initialised: a library constructor that runs before ours may
+ * call malloc, and the fast path reads alloc[] before any init. */
+ga_cache_t ga_empty_cache = {.alloc = {[0 ... GA_NUM_CACHE_CLASSES - 1] = &ga_empty_span}};
 __thread ga_cache_t *ga_tls_cache __attribute__((tls_model("initial-exec"))) = &ga_empty_cache;
 
 ga_mutex_t ga_caches_lock = GA_MUTEX_INIT;
@@ -22,7 +24,6 @@ static bool key_ok;
 static void cache_destructor(void *arg);
 
 void ga_caches_init(void) {
-  for (unsigned i = 0; i < GA_NUM_CACHE_CLASSES; i++) ga_empty_cache.alloc[i] = &ga_empty_span;
   /* pthread_key_create allocates nothing in glibc, so it is safe here. */
   key_ok = pthread_key_create(&cache_key, cache_destructor) == 0;
 }

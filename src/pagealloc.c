@@ -54,20 +54,40 @@ static size_t count_range(const uint64_t *b, size_t from, size_t n) {
 }
 
 /* Go's pallocSum for one 512-page chunk: free run at the start, the longest,
- * at the end. */
+ * at the end. Word at a time: a chunk is 8 words, most of them all free or
+ * all allocated; mixed words are walked run by run with ctz. */
 static void chunk_summarize(ga_arena_t *a, size_t c) {
-  size_t lo = c * GA_CHUNK_PAGES, hi = lo + GA_CHUNK_PAGES;
-  size_t start = next_bit(a->page_alloc, lo, hi, 1) - lo;
-  size_t max = start, end = 0, i = lo + start;
-  while (i < hi) {
-    size_t f = next_bit(a->page_alloc, i, hi, 0);
-    if (f >= hi) break;
-    size_t e = next_bit(a->page_alloc, f, hi, 1);
-    if (e - f > max) max = e - f;
-    if (e == hi) end = e - f;
-    i = e;
+  const uint64_t *w = &a->page_alloc[c * (GA_CHUNK_PAGES / 64)];
+  const size_t nw = GA_CHUNK_PAGES / 64;
+  size_t start = 0, end = 0, max = 0, cur = 0, i;
+  for (i = 0; i < nw && w[i] == 0; i++) start += 64;
+  if (i < nw) start += (size_t)__builtin_ctzll(w[i]);
+  for (i = nw; i > 0 && w[i - 1] == 0; i--) end += 64;
+  if (i > 0) end += (size_t)__builtin_clzll(w[i - 1]);
+  for (i = 0; i < nw; i++) {
+    uint64_t x = w[i];
+    if (x == 0) {
+      cur += 64;
+      continue;
+    }
+    cur += (size_t)__builtin_ctzll(x);
+    if (cur > max) max = cur;
+    /* Free runs strictly inside the word. */
+    unsigned pos = (unsigned)__builtin_ctzll(x);
+    for (;;) {
+      uint64_t rest = ~(x >> pos);           /* skip the allocated run */
+      if (rest == 0) break;
+      pos += (unsigned)__builtin_ctzll(rest);
+      if (pos >= 64 || (x >> pos) == 0) break; /* the top run: carried in cur */
+      unsigned zeros = (unsigned)__builtin_ctzll(x >> pos);
+      if (zeros > max) max = zeros;
+      pos += zeros;
+    }
+    cur = (size_t)__builtin_clzll(x);
   }
-  if (start == GA_CHUNK_PAGES) end = GA_CHUNK_PAGES;
+  if (cur > max) max = cur;
+  if (start > GA_CHUNK_PAGES) start = GA_CHUNK_PAGES;
+  if (end > GA_CHUNK_PAGES) end = GA_CHUNK_PAGES;
   a->sum_start[c] = (uint16_t)start;
   a->sum_max[c] = (uint16_t)max;
   a->sum_end[c] = (uint16_t)end;

@@ -15,11 +15,12 @@ void ga_span_init_small(ga_span_t *s, unsigned spanclass) {
   s->limit = s->nelems * s->elemsize;
   s->freeindex = 0;
   s->allocCount = 0;
-  memset(s->allocBits, 0, sizeof s->allocBits);
   /* Slots past nelems read as allocated, so neither the search nor a bogus
    * free ever takes them. */
-  for (uint32_t i = s->nelems; i < GA_MAX_OBJS_PER_SPAN; i++)
-    s->allocBits[i >> 6] |= (uint64_t)1 << (i & 63);
+  uint32_t full = s->nelems / 64, rem = s->nelems % 64;
+  for (uint32_t w = 0; w < GA_SPAN_BITS_WORDS; w++)
+    s->allocBits[w] = w < full ? 0 : ~(uint64_t)0;
+  if (rem) s->allocBits[full] = ~(uint64_t)0 << rem;
   ga_span_refill_alloc_cache(s, 0);
 }
 
