@@ -26,9 +26,49 @@ static void index_set(uintptr_t base, ga_arena_t *a) {
                    __ATOMIC_RELEASE);
 }
 
+static ga_arena_t *create_at(char *mem, size_t n, bool huge, size_t mapped);
+
 ga_arena_t *ga_arena_create(size_t n, bool huge) {
   char *mem = ga_os_reserve(n * GA_ARENA_SIZE, GA_ARENA_SIZE);
   if (!mem) return NULL;
+  return create_at(mem, n, huge, n * GA_ARENA_SIZE);
+}
+
+static uintptr_t last_base;
+
+ga_arena_t *ga_arena_create_partial(void) {
+  for (size_t size = GA_ARENA_SIZE / 2; size >= 256 * 1024; size /= 2) {
+    /* Aligned candidates around the last arena, then anywhere the kernel
+     * puts a mapping of this size. */
+    uintptr_t hints[8];
+    size_t nh = 0;
+    if (last_base) {
+      for (uintptr_t k = 1; k <= 3; k++) {
+        hints[nh++] = last_base + k * GA_ARENA_SIZE;
+        if (last_base > k * GA_ARENA_SIZE) hints[nh++] = last_base - k * GA_ARENA_SIZE;
+      }
+    }
+    void *probe = ga_os_reserve(size, 4096);
+    if (probe) {
+      ga_os_release(probe, size);
+      uintptr_t b = (uintptr_t)probe & ~(uintptr_t)(GA_ARENA_SIZE - 1);
+      if (b) hints[nh++] = b;
+      hints[nh++] = b + GA_ARENA_SIZE;
+    }
+    for (size_t i = 0; i < nh; i++) {
+      if (ga_arena_of(hints[i])) continue;
+      char *mem = ga_os_reserve_at((void *)hints[i], size);
+      if (!mem) continue;
+      ga_arena_t *a = create_at(mem, 1, false, size);
+      if (a) return a;
+      ga_os_release(mem, size);
+      return NULL;
+    }
+  }
+  return NULL;
+}
+
+static ga_arena_t *create_at(char *mem, size_t n, bool huge, size_t mapped) {
   if ((uintptr_t)mem + n * GA_ARENA_SIZE > ((uintptr_t)1 << GA_ADDR_BITS)) {
     ga_os_release(mem, n * GA_ARENA_SIZE);
     return NULL;
@@ -46,11 +86,12 @@ ga_arena_t *ga_arena_create(size_t n, bool huge) {
         ga_os_release(o, meta_size());
       }
       if (a) ga_os_release(a, meta_size());
-      ga_os_release(mem, n * GA_ARENA_SIZE);
+      ga_os_release(mem, mapped);
       return NULL;
     }
     a->base = base;
     a->huge = huge;
+    a->usable_pages = mapped >= GA_ARENA_SIZE ? GA_PAGES_PER_ARENA : mapped / GA_PAGE_SIZE;
     a->ngroup = k == 0 ? n : 0;
     /* Fresh pages have never been touched: they count as scavenged (zero,
      * not resident), so calloc need not clear them. */
@@ -63,6 +104,7 @@ ga_arena_t *ga_arena_create(size_t n, bool huge) {
   }
   ga_metadata_mapped += n * meta_size();
   ga_arenas_reserved += n;
+  last_base = first->base;
   return first;
 }
 

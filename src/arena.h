@@ -50,6 +50,7 @@ typedef struct ga_arena {
   uint32_t max_free; /* longest free run in the arena */
   uintptr_t base;
   size_t ngroup;     /* huge allocations: arenas in this contiguous group */
+  size_t usable_pages; /* pages backed by the reservation (less near OOM) */
   bool huge;         /* one object over several arenas, outside the page allocator */
 } ga_arena_t;
 
@@ -78,6 +79,11 @@ static inline struct ga_span *ga_span_of(uintptr_t p) {
 /* Heap lock held. Reserves n contiguous arenas (huge: one object spans
  * them all) and registers them in the index. NULL if the OS refuses. */
 ga_arena_t *ga_arena_create(size_t n, bool huge);
+/* Heap lock held. When a whole arena cannot be reserved (RLIMIT_AS, no
+ * overcommit), an arena whose first part only is mapped, so that small
+ * allocations keep working: the largest of 32 MiB, 16 MiB, ... 256 KiB that
+ * the OS grants at a 64 MiB-aligned address. */
+ga_arena_t *ga_arena_create_partial(void);
 /* Heap lock held. Unregisters and unmaps a huge group. */
 void ga_arena_destroy_huge(ga_arena_t *first);
 

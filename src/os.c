@@ -16,13 +16,40 @@
 
 extern char **environ;
 
+static void *map_at(void *hint, size_t size, int extra) {
+  void *p = mmap(hint, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | extra, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void *ga_os_reserve_at(void *hint, size_t size) {
+  /* MAP_FIXED_NOREPLACE: take exactly this range or nothing (Linux 4.17+). */
+  void *p = map_at(hint, size, MAP_FIXED_NOREPLACE);
+  if (p && p != hint) {
+    munmap(p, size); /* an old kernel that took the flag as a mere hint */
+    p = NULL;
+  }
+  return p;
+}
+
 void *ga_os_reserve(size_t size, size_t align) {
-  /* Over-reserve by align and trim both ends: the kernel gives no aligned
-   * mmap. MAP_NORESERVE: nothing is committed until touched. */
+  /* MAP_NORESERVE: nothing is committed until touched. The kernel gives no
+   * aligned mmap: try the plain size (often aligned already, next to the
+   * last mapping), then the aligned address below it, and only then
+   * over-reserve by align and trim, which needs twice the address space
+   * (it matters under RLIMIT_AS). */
+  char *p = map_at(NULL, size, 0);
+  if (p && ((uintptr_t)p & (align - 1)) == 0) return p;
+  if (p) {
+    munmap(p, size);
+    uintptr_t down = (uintptr_t)p & ~(uintptr_t)(align - 1);
+    void *q = down ? ga_os_reserve_at((void *)down, size) : NULL;
+    if (!q) q = ga_os_reserve_at((void *)(down + align), size);
+    if (q) return q;
+  }
   size_t len = size + align;
-  char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) {
+  p = map_at(NULL, len, 0);
+  if (!p) {
     errno = ENOMEM;
     return NULL;
   }

@@ -24,6 +24,8 @@
  * two, at least the OS page), readable and writable, lazily backed; NULL
  * (errno ENOMEM) if the OS refuses. */
 void *ga_os_reserve(size_t size, size_t align);
+/* Exactly [hint, hint+size) or NULL. */
+void *ga_os_reserve_at(void *hint, size_t size);
 void ga_os_release(void *p, size_t size);
 /* Gives the pages back: afterwards they read as zero and leave the RSS. */
 void ga_os_unuse(void *p, size_t size);

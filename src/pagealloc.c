@@ -132,10 +132,17 @@ static long arena_find(const ga_arena_t *a, size_t n, size_t align) {
   return -1;
 }
 
-static bool grow(void) {
+static bool grow(bool small) {
   if (narenas == MAX_ARENAS) return false;
   ga_arena_t *a = ga_arena_create(1, false);
+  if (!a && small) a = ga_arena_create_partial();
   if (!a) return false;
+  if (a->usable_pages < GA_PAGES_PER_ARENA) {
+    /* The unmapped tail is allocated for good. */
+    set_range(a->page_alloc, a->usable_pages, GA_PAGES_PER_ARENA - a->usable_pages, 1);
+    set_range(a->page_scav, a->usable_pages, GA_PAGES_PER_ARENA - a->usable_pages, 0);
+    arena_summarize(a, 0, GA_PAGES_PER_ARENA);
+  }
   size_t i = narenas;
   while (i > 0 && arenas[i - 1]->base > a->base) {
     arenas[i] = arenas[i - 1];
@@ -143,8 +150,8 @@ static bool grow(void) {
   }
   arenas[i] = a;
   narenas++;
-  ga_pages_stats.total_pages += GA_PAGES_PER_ARENA;
-  ga_pages_stats.scav_pages += GA_PAGES_PER_ARENA;
+  ga_pages_stats.total_pages += a->usable_pages;
+  ga_pages_stats.scav_pages += a->usable_pages;
   return true;
 }
 
@@ -159,7 +166,7 @@ static void take(ga_arena_t *a, size_t first, size_t n, bool *needzero) {
   arena_summarize(a, first, n);
 }
 
-uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool *needzero) {
+uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool small, bool *needzero) {
   if (npages == 0 || npages > GA_PAGES_PER_ARENA || align_pages > GA_PAGES_PER_ARENA) return 0;
   if (align_pages == 0) align_pages = 1;
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -171,7 +178,7 @@ uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool *needzero) {
         return a->base + (uintptr_t)i * GA_PAGE_SIZE;
       }
     }
-    if (!grow()) return 0;
+    if (!grow(small)) return 0;
   }
   return 0;
 }

@@ -28,8 +28,11 @@
 
 /* First fit of npages pages at a multiple of align_pages; grows the heap by
  * one arena when nothing fits. 0 when the OS refuses. *needzero is set when
- * some page of the run may hold old data. */
-uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool *needzero);
+ * some page of the run may hold old data. When no whole arena can be had,
+ * only small-object spans (small) may grow the heap by a partial arena: the
+ * last of the address space is kept for small allocations, which must keep
+ * working when a large one has failed. */
+uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool small, bool *needzero);
 void ga_pages_free(uintptr_t base, size_t npages);
 
 /* Scavenger support: takes the highest run of free, not yet scavenged pages
