@@ -3,7 +3,12 @@
 #include "fixalloc.h"
 #include "os.h"
 
-ga_arena_l2_t *ga_arena_l1[1 << GA_ARENA_L1_BITS];
+/* L1 has one entry on amd64; its L2 table is static (16 MiB of bss: address
+ * space only, pages are touched where arenas exist), so the fast path needs
+ * no NULL check for it. */
+_Static_assert(GA_ARENA_L1_BITS == 0, "the static L2 table assumes one L1 entry");
+ga_arena_l2_t ga_arena_l2_0;
+ga_arena_l2_t *ga_arena_l1[1 << GA_ARENA_L1_BITS] = {&ga_arena_l2_0};
 uint64_t ga_arenas_reserved;
 
 static size_t meta_size(void) {

@@ -69,6 +69,16 @@ static inline ga_arena_t *ga_arena_of(uintptr_t p) {
   return (*ga_arena_l1[l1])[i & (((uintptr_t)1 << GA_ARENA_L2_BITS) - 1)];
 }
 
+/* The fast path's lookup: no range check. An address outside the 47-bit
+ * range wraps onto some arena slot, so the caller must check that p lies
+ * inside the span it gets (free() does: offset < span->limit). */
+extern ga_arena_l2_t ga_arena_l2_0;
+static inline struct ga_span *ga_span_of_unchecked(uintptr_t p) {
+  ga_arena_t *a = ga_arena_l2_0[(p >> GA_ARENA_SHIFT) & (((uintptr_t)1 << GA_ARENA_L2_BITS) - 1)];
+  if (!a) return NULL;
+  return a->spans[(p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)];
+}
+
 /* Go's spanOf: the span owning address p, or NULL. */
 static inline struct ga_span *ga_span_of(uintptr_t p) {
   ga_arena_t *a = ga_arena_of(p);

@@ -166,11 +166,13 @@ void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
     if (s != &ga_empty_span) {
       /* Slots freed below freeindex: search the span again from the start
        * (what sweeping does for Go) before giving it up. */
-      if (s->allocCount < s->nelems && !rescanned) {
+      if (s->allocCount - 1 < s->nelems && !rescanned) {
         ga_span_rescan(s);
         rescanned = true;
         continue;
       }
+      s->allocCount--; /* drop the cache's hold (see cache.h) */
+      s->held = 0;
       ga_span_list_push(&c->full[spc], s, GA_LIST_FULL);
     }
     rescanned = false;
@@ -186,6 +188,8 @@ void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
       }
     }
     s->list = GA_LIST_NONE;
+    s->allocCount++; /* the cache's hold */
+    s->held = 1;
     c->alloc[spc] = s;
   }
 }
@@ -215,6 +219,10 @@ void ga_cache_release(ga_cache_t *c) {
     for (unsigned spc = 0; spc < GA_NUM_CACHE_CLASSES; spc++) {
       ga_span_t *s = c->alloc[spc];
       if (s != &ga_empty_span) {
+        if (s->held) {
+          s->allocCount--;
+          s->held = 0;
+        }
         if (ga_central_uncache_span(spc, s)) c->alloc[spc] = &ga_empty_span;
         else done = false;
       }

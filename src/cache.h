@@ -15,6 +15,10 @@
  * the owner empties (one atomic exchange takes all of it, so there is no ABA
  * problem). The owner drains it whenever it refills a span.
  *
+ * The current span of each class carries one extra count in allocCount, the
+ * cache's hold (span->held): it can never look empty, so free()'s fast path
+ * tests allocCount == 0 without also asking whether the span is current.
+ *
  * Before a thread's first allocation its TLS pointer is &ga_empty_cache,
  * whose current spans are all ga_empty_span: the fast path fails on them and
  * the slow path creates the real cache. */

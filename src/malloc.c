@@ -48,9 +48,9 @@
 #include "tiny.h"
 
 bool ga_initialized;
+size_t ga_tiny_limit = GA_TINY_SIZE; /* 0 with GOALLOC_TINY=0 */
 static ga_mutex_t init_lock = GA_MUTEX_INIT;
 
-void ga_sizeclasses_check(void);
 static void register_fork_handlers(void);
 
 GA_NOINLINE void ga_init(void) {
@@ -58,7 +58,7 @@ GA_NOINLINE void ga_init(void) {
   ga_mutex_lock(&init_lock);
   if (!ga_initialized) {
     ga_options_init();
-    ga_sizeclasses_check();
+    ga_tiny_limit = ga_option(GA_OPT_TINY) ? GA_TINY_SIZE : 0;
     ga_caches_init();
     __atomic_store_n(&ga_initialized, true, __ATOMIC_RELEASE);
   }
@@ -70,6 +70,7 @@ GA_NOINLINE void ga_init(void) {
 __attribute__((constructor)) static void ga_constructor(void) {
   ga_init();
   ga_options_init();
+  ga_tiny_limit = ga_option(GA_OPT_TINY) ? GA_TINY_SIZE : 0;
   register_fork_handlers();
   ga_scavenger_enable();
 }
@@ -88,23 +89,20 @@ static inline __attribute__((always_inline)) void *small_alloc(size_t size, int 
   ga_span_t *s = c->alloc[spc];
   uint64_t cache = s->allocCache;
   if (GA_LIKELY(cache)) {
+    /* Slots past nelems have their allocBit set (span.c), so a set bit in
+     * allocCache is always a real free slot: no bound check here. */
     unsigned bit = (unsigned)__builtin_ctzll(cache);
     uint32_t idx = s->freeindex + bit;
-    uint32_t next = idx + 1;
-    /* Go's nextFreeFast: stop at the end of a 64-slot word so the slow path
-     * refills allocCache. */
-    if (GA_LIKELY(idx < s->nelems && (next % 64 != 0 || next == s->nelems))) {
-      s->allocCache = cache >> bit >> 1;
-      s->freeindex = next;
-      return (void *)ga_span_take_slot(s, idx);
-    }
+    s->allocCache = cache >> bit >> 1;
+    s->freeindex = idx + 1;
+    return (void *)ga_span_take_slot(s, idx);
   }
   return ga_cache_alloc_slow(c, spc);
 }
 
 static inline __attribute__((always_inline)) void *alloc(size_t size, int noscan) {
   if (GA_LIKELY(size <= GA_MAX_SMALL_SIZE)) {
-    if (size < GA_TINY_SIZE && noscan && ga_option(GA_OPT_TINY)) {
+    if (noscan && size < ga_tiny_limit) {
       ga_cache_t *c = ga_tls_cache;
       return ga_tiny_alloc_fast(c, size ? size : 1);
     }
@@ -135,6 +133,7 @@ void *ga_calloc(size_t n, size_t size, bool noscan) {
 
 GA_NOINLINE static void free_slow(ga_cache_t *c, ga_span_t *s, uintptr_t p, const char *fn) {
   int saved = errno;
+  s = ga_span_of(p); /* the fast path's lookup did not check the range */
   if (!s || s->state != GA_SPAN_INUSE) {
     ga_report_bad_free(fn, (void *)p,
                        ga_arena_of(p) ? "double free or invalid pointer (not an allocated block)"
@@ -157,7 +156,7 @@ GA_NOINLINE static void free_slow(ga_cache_t *c, ga_span_t *s, uintptr_t p, cons
 
 static inline __attribute__((always_inline)) void free_impl(void *ptr, const char *fn) {
   uintptr_t p = (uintptr_t)ptr;
-  ga_span_t *s = ga_span_of(p);
+  ga_span_t *s = ga_span_of_unchecked(p);
   ga_cache_t *c = ga_tls_cache;
   if (GA_LIKELY(s && s->fastowner == c)) {
     long idx = ga_span_object_index(s, p);
@@ -171,6 +170,9 @@ static inline __attribute__((always_inline)) void free_impl(void *ptr, const cha
         return;
       }
     }
+  } else if (s && s->tiny && p - s->base < s->limit) {
+    ga_tiny_free(c, s, p, fn);
+    return;
   }
   free_slow(c, s, p, fn);
 }

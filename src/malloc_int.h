@@ -10,6 +10,7 @@
 
 void ga_init(void);
 extern bool ga_initialized;
+extern size_t ga_tiny_limit;
 
 void *ga_malloc(size_t size);
 void *ga_malloc_noscan(size_t size);

@@ -37,6 +37,12 @@ uint32_t ga_span_next_free_index(ga_span_t *s) {
   uint32_t sfreeindex = s->freeindex, snelems = s->nelems;
   if (sfreeindex >= snelems) return snelems;
   uint64_t cache = s->allocCache;
+  if (cache == 0 && sfreeindex % 64 == 0) {
+    /* The fast path took the last slot of a word: load the next word
+     * before deciding to skip it. */
+    ga_span_refill_alloc_cache(s, sfreeindex / 64);
+    cache = s->allocCache;
+  }
   while (cache == 0) {
     /* Move to the next 64-slot word. */
     sfreeindex = (sfreeindex + 64) & ~(uint32_t)63;
@@ -54,9 +60,7 @@ uint32_t ga_span_next_free_index(ga_span_t *s) {
     return snelems;
   }
   s->allocCache = cache >> bit >> 1;
-  sfreeindex = result + 1;
-  if (sfreeindex % 64 == 0 && sfreeindex != snelems) ga_span_refill_alloc_cache(s, sfreeindex / 64);
-  s->freeindex = sfreeindex;
+  s->freeindex = result + 1;
   return result;
 }
 

@@ -63,6 +63,7 @@ typedef struct ga_span {
   uint8_t list;
   uint8_t state;
   uint8_t tiny;
+  uint8_t held;          /* current span of its cache: allocCount has +1 */
   struct ga_cache *fastowner;
   struct ga_cache *owner;
   struct ga_span *next, *prev; /* list links */

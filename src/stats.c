@@ -26,6 +26,7 @@ static void count_span(ga_span_t *s, void *arg) {
   if (s->spanclass == 0 && !s->tiny) return; /* large: from ga_heap_stats */
   w->small_spans++;
   uint32_t n = __atomic_load_n(&s->allocCount, __ATOMIC_RELAXED);
+  n -= __atomic_load_n(&s->held, __ATOMIC_RELAXED);
   if (!s->tiny) {
     w->bytes += (uint64_t)n * s->elemsize;
     w->objects += n;

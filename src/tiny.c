@@ -1,5 +1,7 @@
 #include "tiny.h"
 
+#include <errno.h>
+
 #include "central.h"
 #include "fixalloc.h"
 #include "malloc_int.h"
@@ -18,12 +20,14 @@ void ga_tiny_span_release(ga_span_t *s) {
 
 /* The block's slot goes back to its span: it holds nothing any more. */
 static void free_block(ga_cache_t *c, ga_span_t *s, uintptr_t blk) {
+  int saved = errno; /* free() preserves errno; the heap may touch it */
   uint32_t idx = (uint32_t)((blk - s->base) >> 4);
   __atomic_store_n(ga_tiny_ref(s, blk), 0, __ATOMIC_RELAXED);
   if (s->owner == c && c != &ga_empty_cache)
     ga_cache_free_local(c, s, blk, idx, "free");
   else
     ga_span_free_remote(s, blk, idx, "free");
+  errno = saved;
 }
 
 void ga_tiny_drop_block(ga_cache_t *c) {
@@ -38,6 +42,17 @@ void ga_tiny_drop_block(ga_cache_t *c) {
 }
 
 void *ga_tiny_alloc_slow(ga_cache_t *c, size_t size) {
+  if (c->tiny) {
+    /* The current block is full; if all its objects were freed, start it
+     * over instead of taking a new one (we hold it: nobody else can add an
+     * object, and with none live nobody can free one). */
+    uint64_t *r = ga_tiny_ref(c->tinyspan, c->tiny);
+    if ((__atomic_load_n(r, __ATOMIC_ACQUIRE) & 0xffff) == 0) {
+      __atomic_store_n(r, GA_TINY_HELD | ga_tiny_bits(0, size), __ATOMIC_RELAXED);
+      c->tinyoffset = size;
+      return (void *)c->tiny;
+    }
+  }
   unsigned spc = GA_TINY_SPAN_CLASS;
   ga_span_t *s = c->alloc[spc];
   uintptr_t blk;
