@@ -39,7 +39,7 @@ ga_cache_t *ga_cache_get(void) {
   c->next = all_caches;
   if (all_caches) all_caches->prev = c;
   all_caches = c;
-  ga_caches_live++;
+  __atomic_fetch_add(&ga_caches_live, 1, __ATOMIC_RELAXED);
   ga_mutex_unlock(&ga_caches_lock);
   ga_tls_cache = c;
   /* glibc runs key destructors at thread exit (not for the main thread's
@@ -62,7 +62,13 @@ static void list_fix_after_free(ga_cache_t *c, ga_span_t *s) {
   if (s->allocCount == 0) {
     if (s->list == GA_LIST_PARTIAL) ga_span_list_remove(&c->partial[spc], s);
     else if (s->list == GA_LIST_FULL) ga_span_list_remove(&c->full[spc], s);
-    ga_heap_free_span(s);
+    size_t bytes = s->npages * GA_PAGE_SIZE;
+    if (c->empty_bytes + bytes <= GA_CACHE_EMPTY_BYTES) {
+      ga_span_list_push(&c->empty[spc], s, GA_LIST_EMPTY);
+      c->empty_bytes += bytes;
+    } else {
+      ga_heap_free_span(s);
+    }
   } else if (s->list == GA_LIST_FULL) {
     ga_span_list_remove(&c->full[spc], s);
     ga_span_list_push(&c->partial[spc], s, GA_LIST_PARTIAL);
@@ -76,13 +82,12 @@ void ga_cache_after_local_free(ga_cache_t *c, ga_span_t *s) {
 }
 
 void ga_cache_free_local(ga_cache_t *c, ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn) {
-  uint64_t m = (uint64_t)1 << (idx & 63);
-  if (GA_UNLIKELY(!(s->allocBits[idx >> 6] & m))) {
+  if (GA_UNLIKELY(!ga_span_bit(s, idx))) {
     ga_report_bad_free(fn, (void *)p, "double free");
     return;
   }
-  s->allocBits[idx >> 6] &= ~m;
-  s->allocCount--;
+  ga_span_clear_bit(s, idx);
+  ga_span_count(s, -1);
   if (s->allocCount == 0 || s->list == GA_LIST_FULL) list_fix_after_free(c, s);
 }
 
@@ -91,15 +96,15 @@ void ga_span_apply_frees(ga_span_t *s, void *list) {
     uintptr_t p = (uintptr_t)list;
     list = *(void **)list;
     long idx = ga_span_object_index(s, p);
-    uint64_t m = (uint64_t)1 << (idx & 63);
-    if (idx < 0 || !(s->allocBits[idx >> 6] & m)) {
-      /* Two threads freed the same object and both pushes went through:
-       * we only see it now. */
+    if (idx < 0 || !ga_span_bit(s, (uint32_t)idx)) {
+      /* The same object was pushed twice before the owner drained: we only
+       * see it now, and the list may loop back on itself, so the rest of it
+       * is abandoned (leaked) rather than walked forever. */
       ga_report_bad_free("free", (void *)p, "double free (detected late, freed by another thread)");
-      continue;
+      break;
     }
-    s->allocBits[idx >> 6] &= ~m;
-    s->allocCount--;
+    ga_span_clear_bit(s, (uint32_t)idx);
+    ga_span_count(s, -1);
   }
 }
 
@@ -110,7 +115,7 @@ void ga_span_free_remote(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn
   }
   for (;;) {
     ga_spin_lock(&s->xlock);
-    ga_cache_t *o = s->owner;
+    ga_cache_t *o = GA_LOAD(s->owner);
     if (o) {
       *(void **)p = s->xfree;
       s->xfree = (void *)p;
@@ -171,12 +176,14 @@ void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
         rescanned = true;
         continue;
       }
-      s->allocCount--; /* drop the cache's hold (see cache.h) */
+      ga_span_count(s, -1); /* drop the cache's hold (see cache.h) */
       s->held = 0;
       ga_span_list_push(&c->full[spc], s, GA_LIST_FULL);
     }
     rescanned = false;
     s = ga_span_list_pop(&c->partial[spc]);
+    if (!s && (s = ga_span_list_pop(&c->empty[spc])) != NULL)
+      c->empty_bytes -= s->npages * GA_PAGE_SIZE;
     if (s) {
       ga_span_rescan(s);
     } else {
@@ -188,7 +195,7 @@ void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
       }
     }
     s->list = GA_LIST_NONE;
-    s->allocCount++; /* the cache's hold */
+    ga_span_count(s, 1); /* the cache's hold */
     s->held = 1;
     c->alloc[spc] = s;
   }
@@ -211,16 +218,25 @@ static bool release_list(ga_span_list_t *l, unsigned spc, uint8_t which) {
   return all;
 }
 
+void ga_cache_free_empty(ga_cache_t *c) {
+  for (unsigned spc = 0; spc < GA_NUM_CACHE_CLASSES; spc++) {
+    ga_span_t *s;
+    while ((s = ga_span_list_pop(&c->empty[spc])) != NULL) ga_heap_free_span(s);
+  }
+  c->empty_bytes = 0;
+}
+
 void ga_cache_release(ga_cache_t *c) {
   ga_tiny_drop_block(c);
   for (;;) {
     ga_cache_drain_remote(c);
+    ga_cache_free_empty(c); /* the drain may have emptied spans */
     bool done = true;
     for (unsigned spc = 0; spc < GA_NUM_CACHE_CLASSES; spc++) {
       ga_span_t *s = c->alloc[spc];
       if (s != &ga_empty_span) {
         if (s->held) {
-          s->allocCount--;
+          ga_span_count(s, -1);
           s->held = 0;
         }
         if (ga_central_uncache_span(spc, s)) c->alloc[spc] = &ga_empty_span;
@@ -236,7 +252,7 @@ void ga_cache_release(ga_cache_t *c) {
   ga_mutex_lock(&ga_caches_lock);
   if (c->prev) c->prev->next = c->next; else all_caches = c->next;
   if (c->next) c->next->prev = c->prev;
-  ga_caches_live--;
+  __atomic_fetch_sub(&ga_caches_live, 1, __ATOMIC_RELAXED);
   ga_mutex_unlock(&ga_caches_lock);
   ga_fixalloc_free(&cache_fixalloc, c);
 }

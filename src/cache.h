@@ -7,8 +7,12 @@
  * when they fill up and gets them back through the sweeper; with explicit
  * free we keep them instead (as mimalloc keeps pages with their heap), so
  * that free() by the owning thread is a plain bit clear on any span it owns.
- * A span returns to the heap as soon as it is empty and not current, and to
- * mcentral when its thread exits.
+ * A span that becomes empty (and is not current) is kept on the class's
+ * empty list while the cache keeps under GA_CACHE_EMPTY_BYTES of them, so a
+ * program that frees a batch and allocates it again does not go through the
+ * heap lock for every span; past that, empty spans go back to the heap.
+ * All of a thread's spans go to mcentral (empty ones to the heap) when it
+ * exits; malloc_trim gives the calling thread's empty spans back.
  *
  * Frees by other threads go to the span's xfree list (span.h) and the span
  * is queued once on its owner's remote stack, a lock-free LIFO that only
@@ -39,8 +43,12 @@ typedef struct ga_cache {
   ga_span_t *remote; /* remote stack; pushed by any thread, taken by owner */
   ga_span_list_t partial[GA_NUM_CACHE_CLASSES];
   ga_span_list_t full[GA_NUM_CACHE_CLASSES];
+  ga_span_list_t empty[GA_NUM_CACHE_CLASSES];
+  size_t empty_bytes; /* bytes of spans on the empty lists */
   struct ga_cache *next, *prev; /* all caches, under ga_caches_lock */
 } ga_cache_t;
+
+#define GA_CACHE_EMPTY_BYTES (1 << 20)
 
 extern ga_cache_t ga_empty_cache;
 extern __thread ga_cache_t *ga_tls_cache;
@@ -58,6 +66,8 @@ void ga_span_free_remote(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn
 /* Clears the slots of a list of remotely freed objects of s. */
 void ga_span_apply_frees(ga_span_t *s, void *list);
 void ga_cache_drain_remote(ga_cache_t *c);
+/* Gives the cache's empty spans back to the heap. */
+void ga_cache_free_empty(ga_cache_t *c);
 
 /* The calling thread's real cache, creating it if needed; NULL if no memory. */
 ga_cache_t *ga_cache_get(void);

@@ -8,8 +8,8 @@ ga_central_t ga_central[GA_NUM_CACHE_CLASSES];
 
 static void set_owner(ga_span_t *s, ga_cache_t *c) {
   ga_spin_lock(&s->xlock);
-  s->owner = c;
-  s->fastowner = s->tiny ? NULL : c;
+  GA_STORE(s->owner, c);
+  GA_STORE(s->fastowner, s->tiny ? NULL : c);
   ga_spin_unlock(&s->xlock);
 }
 
@@ -30,8 +30,8 @@ ga_span_t *ga_central_cache_span(unsigned spc, ga_cache_t *c) {
   unsigned sc = ga_spanclass_sizeclass(spc);
   ga_span_t *s = ga_heap_alloc_span(ga_class_npages[sc], 1, spc);
   if (s) {
-    s->owner = c;
-    s->fastowner = s->tiny ? NULL : c;
+    GA_STORE(s->owner, c);
+    GA_STORE(s->fastowner, s->tiny ? NULL : c);
   }
   return s;
 }
@@ -46,14 +46,13 @@ bool ga_central_free(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn) {
     ga_mutex_unlock(&ct->lock);
     return false;
   }
-  uint64_t m = (uint64_t)1 << (idx & 63);
-  if (!(s->allocBits[idx >> 6] & m)) {
+  if (!ga_span_bit(s, idx)) {
     ga_mutex_unlock(&ct->lock);
     ga_report_bad_free(fn, (void *)p, "double free");
     return true;
   }
-  s->allocBits[idx >> 6] &= ~m;
-  s->allocCount--;
+  ga_span_clear_bit(s, idx);
+  ga_span_count(s, -1);
   if (s->allocCount == 0) {
     ga_span_list_remove(s->list == GA_LIST_CFULL ? &ct->full : &ct->partial, s);
     ga_mutex_unlock(&ct->lock);
@@ -77,7 +76,8 @@ bool ga_central_uncache_span(unsigned spc, ga_span_t *s) {
     ga_mutex_unlock(&ct->lock);
     return false;
   }
-  s->owner = s->fastowner = NULL;
+  GA_STORE(s->owner, NULL);
+  GA_STORE(s->fastowner, NULL);
   void *list = s->xfree;
   s->xfree = NULL;
   ga_spin_unlock(&s->xlock);

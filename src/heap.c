@@ -112,7 +112,8 @@ void ga_heap_free_span(ga_span_t *s) {
   } else {
     ga_pages_free(base, npages);
   }
-  s->owner = s->fastowner = NULL;
+  GA_STORE(s->owner, NULL);
+  GA_STORE(s->fastowner, NULL);
   s->list = GA_LIST_NONE;
   s->tiny = 0;
   s->spanclass = 0;

@@ -49,6 +49,25 @@
 
 bool ga_initialized;
 size_t ga_tiny_limit = GA_TINY_SIZE; /* 0 with GOALLOC_TINY=0 */
+
+/* malloc's size-to-class table for sizes up to 1 KiB: Go's, except that by
+ * default blocks of 16 B and more are 16-byte aligned as glibc's are (C only
+ * promises the alignment of a type that fits, but programs tag pointer bits
+ * and use aligned SSE loads on what glibc gives them), so 17..24 B go to the
+ * 32 B class. GOALLOC_MIN_ALIGN=8 restores Go's 8-byte-aligned 24 B class. */
+static uint8_t class8[sizeof ga_size_to_class8] = GA_SIZE_TO_CLASS8_MIN16;
+_Static_assert(sizeof(ga_size_to_class8) == 129, "class8 covers 0..1024");
+
+static inline unsigned malloc_class(size_t size) {
+  if (size <= 1024) return class8[(size + 7) >> 3];
+  return ga_size_to_class128[(size - 1024 + 127) >> 7];
+}
+
+static void apply_options(void) {
+  ga_tiny_limit = ga_option(GA_OPT_TINY) ? GA_TINY_SIZE : 0;
+  if (ga_option(GA_OPT_MIN_ALIGN) == 1) memcpy(class8, ga_size_to_class8, sizeof class8);
+  class8[0] = 1; /* malloc(0) without the tiny allocator: a unique 8 B block */
+}
 static ga_mutex_t init_lock = GA_MUTEX_INIT;
 
 static void register_fork_handlers(void);
@@ -58,7 +77,7 @@ GA_NOINLINE void ga_init(void) {
   ga_mutex_lock(&init_lock);
   if (!ga_initialized) {
     ga_options_init();
-    ga_tiny_limit = ga_option(GA_OPT_TINY) ? GA_TINY_SIZE : 0;
+    apply_options();
     ga_caches_init();
     __atomic_store_n(&ga_initialized, true, __ATOMIC_RELEASE);
   }
@@ -70,7 +89,7 @@ GA_NOINLINE void ga_init(void) {
 __attribute__((constructor)) static void ga_constructor(void) {
   ga_init();
   ga_options_init();
-  ga_tiny_limit = ga_option(GA_OPT_TINY) ? GA_TINY_SIZE : 0;
+  apply_options();
   register_fork_handlers();
   ga_scavenger_enable();
 }
@@ -85,7 +104,7 @@ void ga_report_bad_free(const char *fn, void *p, const char *problem) {
 
 static inline __attribute__((always_inline)) void *small_alloc(size_t size, int noscan) {
   ga_cache_t *c = ga_tls_cache;
-  unsigned spc = ga_spanclass(ga_size_to_class(size), noscan);
+  unsigned spc = ga_spanclass(malloc_class(size), noscan);
   ga_span_t *s = c->alloc[spc];
   uint64_t cache = s->allocCache;
   if (GA_LIKELY(cache)) {
@@ -136,7 +155,7 @@ GA_NOINLINE static void free_slow(ga_cache_t *c, ga_span_t *s, uintptr_t p, cons
   s = ga_span_of(p); /* the fast path's lookup did not check the range */
   if (!s || s->state != GA_SPAN_INUSE) {
     ga_report_bad_free(fn, (void *)p,
-                       ga_arena_of(p) ? "double free or invalid pointer (not an allocated block)"
+                       ga_arena_of(p) ? "double free (or invalid pointer: not an allocated block)"
                                       : "invalid pointer (not from goalloc)");
   } else if (s->tiny) {
     ga_tiny_free(c, s, p, fn);
@@ -146,7 +165,7 @@ GA_NOINLINE static void free_slow(ga_cache_t *c, ga_span_t *s, uintptr_t p, cons
     long idx = ga_span_object_index(s, p);
     if (idx < 0)
       ga_report_bad_free(fn, (void *)p, "invalid pointer (inside a block)");
-    else if (s->owner == c)
+    else if (GA_LOAD(s->owner) == c)
       ga_cache_free_local(c, s, p, (uint32_t)idx, fn);
     else
       ga_span_free_remote(s, p, (uint32_t)idx, fn);
@@ -158,14 +177,15 @@ static inline __attribute__((always_inline)) void free_impl(void *ptr, const cha
   uintptr_t p = (uintptr_t)ptr;
   ga_span_t *s = ga_span_of_unchecked(p);
   ga_cache_t *c = ga_tls_cache;
-  if (GA_LIKELY(s && s->fastowner == c)) {
+  if (GA_LIKELY(s && GA_LOAD(s->fastowner) == c)) {
     long idx = ga_span_object_index(s, p);
     if (GA_LIKELY(idx >= 0)) {
       uint64_t *w = &s->allocBits[idx >> 6];
       uint64_t m = (uint64_t)1 << (idx & 63);
       if (GA_LIKELY(*w & m)) {
-        *w &= ~m;
-        uint32_t n = --s->allocCount;
+        GA_STORE(*w, *w & ~m);
+        uint32_t n = s->allocCount - 1;
+        GA_STORE(s->allocCount, n);
         if (GA_UNLIKELY(n == 0 || s->list == GA_LIST_FULL)) ga_cache_after_local_free(c, s);
         return;
       }
@@ -230,7 +250,9 @@ void *ga_realloc(void *old, size_t size) {
   }
   /* Keep the block when the new size still fits and does not waste more
    * than half of it (large blocks: within the same pages). */
-  if (size <= have && (size > have / 2 || have <= GA_TINY_SIZE)) return old;
+  if (size <= have && (size > have / 2 || have <= GA_TINY_SIZE) &&
+      (p & (ga_tiny_align(size) - 1)) == 0)
+    return old;
   void *n = ga_malloc(size);
   if (!n) return NULL;
   memcpy(n, old, size < have ? size : have);
@@ -247,8 +269,8 @@ void *ga_aligned(size_t align, size_t size, const char *fn) {
      * two dividing it, up to 8; classes: 16, except Go's 8 and 24 B classes,
      * which are 8-aligned). Round the size so that gives at least align. */
     if (size < 16 && size % align) size = (size + align - 1) & ~(align - 1);
-    if (align == 16 && size > 16 && size <= 24) size = 32;
     if (align == 16 && size < 16) size = 16;
+    else if (align == 16 && size <= 24) size = 32; /* not Go's 8-aligned 24 B class */
     return ga_malloc(size);
   }
   if (align > ((size_t)1 << 40) || size > PTRDIFF_MAX) {
@@ -273,6 +295,7 @@ int ga_trim(size_t pad) {
   ga_cache_t *c = ga_tls_cache;
   if (c != &ga_empty_cache) {
     if (__atomic_load_n(&c->remote, __ATOMIC_RELAXED)) ga_cache_drain_remote(c);
+    ga_cache_free_empty(c);
   }
   return ga_scavenge_all() > 0;
 }

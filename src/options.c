@@ -29,6 +29,8 @@ static const option_desc_t table[GA_OPT_COUNT] = {
                                 "scavenger wake-up period in milliseconds"},
     [GA_OPT_TINY] = {"GOALLOC_TINY", KIND_BOOL, 1, 0, 1, NULL,
                      "pack requests under 16 bytes into shared 16-byte blocks (Go's tiny allocator)"},
+    [GA_OPT_MIN_ALIGN] = {"GOALLOC_MIN_ALIGN", KIND_ENUM, 0, 0, 1, "16|8",
+                          "alignment of blocks of 16 B and more: 16 as glibc, or 8 to use Go's 24 B class"},
 };
 
 long ga_options[GA_OPT_COUNT];

@@ -7,6 +7,10 @@
 static ga_arena_t *arenas[MAX_ARENAS]; /* address order */
 static size_t narenas;
 ga_pages_stats_t ga_pages_stats;
+/* Written under the heap lock, read without it by the scavenger's pacing:
+ * relaxed atomics keep those reads well-defined. */
+#define STAT_ADD(f, v) __atomic_fetch_add(&ga_pages_stats.f, (v), __ATOMIC_RELAXED)
+#define STAT_SUB(f, v) __atomic_fetch_sub(&ga_pages_stats.f, (v), __ATOMIC_RELAXED)
 
 size_t ga_pages_arena_count(void) { return narenas; }
 ga_arena_t *ga_pages_arena(size_t i) { return i < narenas ? arenas[i] : NULL; }
@@ -150,8 +154,8 @@ static bool grow(bool small) {
   }
   arenas[i] = a;
   narenas++;
-  ga_pages_stats.total_pages += a->usable_pages;
-  ga_pages_stats.scav_pages += a->usable_pages;
+  STAT_ADD(total_pages, a->usable_pages);
+  STAT_ADD(scav_pages, a->usable_pages);
   return true;
 }
 
@@ -160,9 +164,9 @@ static void take(ga_arena_t *a, size_t first, size_t n, bool *needzero) {
   if (needzero) *needzero = scav != n;
   set_range(a->page_alloc, first, n, 1);
   set_range(a->page_scav, first, n, 0);
-  ga_pages_stats.scav_pages -= scav;
-  ga_pages_stats.free_pages -= n - scav;
-  ga_pages_stats.inuse_pages += n;
+  STAT_SUB(scav_pages, scav);
+  STAT_SUB(free_pages, n - scav);
+  STAT_ADD(inuse_pages, n);
   arena_summarize(a, first, n);
 }
 
@@ -187,8 +191,8 @@ void ga_pages_free(uintptr_t base, size_t npages) {
   ga_arena_t *a = ga_arena_of(base);
   size_t first = (base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
   set_range(a->page_alloc, first, npages, 0);
-  ga_pages_stats.free_pages += npages;
-  ga_pages_stats.inuse_pages -= npages;
+  STAT_ADD(free_pages, npages);
+  STAT_SUB(inuse_pages, npages);
   arena_summarize(a, first, npages);
 }
 
@@ -208,8 +212,8 @@ bool ga_pages_take_unscavenged(uintptr_t *base, size_t *npages, size_t maxpages)
         lo--;
       size_t n = hi - lo + 1;
       set_range(a->page_alloc, lo, n, 1);
-      ga_pages_stats.free_pages -= n;
-      ga_pages_stats.inuse_pages += n;
+      STAT_SUB(free_pages, n);
+      STAT_ADD(inuse_pages, n);
       arena_summarize(a, lo, n);
       *base = a->base + lo * GA_PAGE_SIZE;
       *npages = n;
@@ -224,7 +228,7 @@ void ga_pages_put_scavenged(uintptr_t base, size_t npages) {
   size_t first = (base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
   set_range(a->page_alloc, first, npages, 0);
   set_range(a->page_scav, first, npages, 1);
-  ga_pages_stats.scav_pages += npages;
-  ga_pages_stats.inuse_pages -= npages;
+  STAT_ADD(scav_pages, npages);
+  STAT_SUB(inuse_pages, npages);
   arena_summarize(a, first, npages);
 }

@@ -46,7 +46,7 @@ static size_t scavenge(size_t maxpages, size_t step) {
     ga_mutex_unlock(&ga_heap_lock);
     done += n;
   }
-  ga_scavenged_total += done * GA_PAGE_SIZE;
+  __atomic_fetch_add(&ga_scavenged_total, done * GA_PAGE_SIZE, __ATOMIC_RELAXED);
   ga_mutex_unlock(&scav_lock);
   errno = saved;
   return done * GA_PAGE_SIZE;

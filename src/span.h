@@ -43,11 +43,19 @@ enum {
   GA_LIST_NONE = 0,   /* current span of a cache, or large */
   GA_LIST_PARTIAL,    /* owned, has free slots */
   GA_LIST_FULL,       /* owned, no free slot */
+  GA_LIST_EMPTY,      /* owned, no object allocated: kept for reuse */
   GA_LIST_CPARTIAL,   /* central, has free slots */
   GA_LIST_CFULL,      /* central, full */
 };
 
 struct ga_cache;
+
+/* Fields that other threads read without a lock (allocBits for the early
+ * double-free check, allocCount for statistics, owner/fastowner in free) are
+ * written with relaxed atomic stores: plain moves on x86, but well-defined
+ * C11 (and ThreadSanitizer-clean) races instead of undefined ones. */
+#define GA_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define GA_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 typedef struct ga_span {
   /* Allocation fast path (owner only). */
@@ -95,9 +103,25 @@ uint32_t ga_span_next_free_index(ga_span_t *s);
 void ga_span_rescan(ga_span_t *s);
 void ga_span_refill_alloc_cache(ga_span_t *s, uint32_t whichword);
 
+/* Owner (or central lock holder) only. */
+static inline void ga_span_set_bit(ga_span_t *s, uint32_t idx) {
+  uint64_t *w = &s->allocBits[idx >> 6];
+  GA_STORE(*w, *w | (uint64_t)1 << (idx & 63));
+}
+static inline void ga_span_clear_bit(ga_span_t *s, uint32_t idx) {
+  uint64_t *w = &s->allocBits[idx >> 6];
+  GA_STORE(*w, *w & ~((uint64_t)1 << (idx & 63)));
+}
+static inline bool ga_span_bit(const ga_span_t *s, uint32_t idx) {
+  return s->allocBits[idx >> 6] >> (idx & 63) & 1;
+}
+static inline void ga_span_count(ga_span_t *s, int d) {
+  GA_STORE(s->allocCount, s->allocCount + (uint32_t)d);
+}
+
 static inline uintptr_t ga_span_take_slot(ga_span_t *s, uint32_t idx) {
-  s->allocBits[idx >> 6] |= (uint64_t)1 << (idx & 63);
-  s->allocCount++;
+  ga_span_set_bit(s, idx);
+  ga_span_count(s, 1);
   return s->base + (uintptr_t)idx * s->elemsize;
 }
 

@@ -63,7 +63,7 @@ void ga_stats_collect(goalloc_stats_t *st) {
   st->metadata_bytes = __atomic_load_n(&ga_metadata_mapped, __ATOMIC_RELAXED);
   st->arenas = arenas;
   st->threads = __atomic_load_n(&ga_caches_live, __ATOMIC_RELAXED);
-  st->scavenged_total = ga_scavenged_total;
+  st->scavenged_total = __atomic_load_n(&ga_scavenged_total, __ATOMIC_RELAXED);
   st->rss = ga_os_rss();
   st->peak_rss = ga_os_peak_rss();
 }

@@ -23,7 +23,7 @@ static void free_block(ga_cache_t *c, ga_span_t *s, uintptr_t blk) {
   int saved = errno; /* free() preserves errno; the heap may touch it */
   uint32_t idx = (uint32_t)((blk - s->base) >> 4);
   __atomic_store_n(ga_tiny_ref(s, blk), 0, __ATOMIC_RELAXED);
-  if (s->owner == c && c != &ga_empty_cache)
+  if (GA_LOAD(s->owner) == c && c != &ga_empty_cache)
     ga_cache_free_local(c, s, blk, idx, "free");
   else
     ga_span_free_remote(s, blk, idx, "free");
@@ -89,7 +89,7 @@ void ga_tiny_free(ga_cache_t *c, ga_span_t *s, uintptr_t p, const char *fn) {
   if (idx >= s->nelems || !ga_span_is_allocated(s, idx)) {
     /* The block is free: its last object was freed already (or p was
      * never handed out; the block's state is gone, so we cannot tell). */
-    ga_report_bad_free(fn, (void *)p, "double free or invalid pointer");
+    ga_report_bad_free(fn, (void *)p, "double free (or invalid pointer: the block is free)");
     return;
   }
   unsigned off = (unsigned)(p & 15);

@@ -13,6 +13,8 @@
 #                deterministic, parallelism does not change them.
 #   SCALE=n      multiply every repetition count by n (default 1)
 #   KEEP=1       keep the temporary directory with the callgrind outputs
+#   GOALLOC_NOTE=text   appended to the goalloc line of the report (how it
+#                was built, ...)
 #
 # Each (allocator, mode, size) cell is run twice, with N and 2N repetitions,
 # under  valgrind --tool=callgrind --collect-atstart=no --toggle-collect=bench_*
@@ -25,6 +27,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 GOALLOC_SO=${1:-${GOALLOC_SO:-}}
+GOALLOC_ARG=$GOALLOC_SO
 OUT=${OUT:-$REPO/docs/benchmarks-callgrind.md}
 JOBS=${JOBS:-$(nproc)}
 SCALE=${SCALE:-1}
@@ -192,15 +195,32 @@ BREAKDOWN=$WORK/breakdown.md
 annot_diff() {	# f1 f2 n inclusive(yes/no) top
 	local inc=$4
 	for f in "$1" "$2"; do
-		callgrind_annotate --inclusive="$inc" --threshold=100 "$f" 2>/dev/null |
-			awk '/^ *[0-9][0-9,]* \(/ && !/PROGRAM TOTALS/ {
+		# function list only; shorten "dir/file.c:fn [dir/obj]" to
+		# "file.c:fn [obj]"; drop the harness and the start-up chain.
+		callgrind_annotate --inclusive="$inc" --auto=no --threshold=100 "$f" 2>/dev/null |
+			awk '/file:function/ { on = 1; next }
+			on && /^ *[0-9][0-9,]* \(/ {
 				c = $1; gsub(",", "", c)
 				s = $0; sub(/^ *[0-9,]+ \([^)]*\) +/, "", s)
+				if (s ~ /pair\.c:|\(below main\)|__libc_start_main|ld-linux-x86-64\.so\.2\]$/)
+					next
+				gsub(/[^ :\[]*\//, "", s)
 				print c "\t" s }' >"$f.annot.$inc"
 	done
 	awk -F'\t' -v n="$3" 'NR == FNR { a[$2] = $1; next }
-		{ d = $1 - a[$2]; if (d > 0) printf "%10.1f  %s\n", d / n, $2 }' \
-		"$1.annot.$inc" "$2.annot.$inc" | sort -rn | head -n "$5"
+		{ d = $1 - a[$2]; if (d >= 0.1 * n) printf "%8.1f  %s\n", d / n, $2 }' \
+		"$1.annot.$inc" "$2.annot.$inc" | sort -rn | awk -v top="$5" 'NR <= top'  # no SIGPIPE
+}
+hot_lines() {	# f1 f2 n top
+	awk -f "$HERE/cglines.awk" "$1" >"$1.lines"
+	awk -f "$HERE/cglines.awk" "$2" >"$2.lines"
+	awk -F'\t' -v n="$3" 'NR == FNR { a[$1 FS $2] = $3; next }
+		$1 !~ /pair\.c$/ { d = $3 - a[$1 FS $2]; if (d >= n) printf "%.1f\t%s\t%s\n", d / n, $1, $2 }' \
+		"$1.lines" "$2.lines" | sort -rn | awk -v top="$4" 'NR <= top' |
+	while IFS=$'\t' read -r c f l; do
+		printf '%6s  %-22s %s\n' "$c" "${f##*/}:$l" \
+			"$(sed -n "${l}p" "$f" 2>/dev/null | sed 's/^[[:space:]]*//' | cut -c1-100)"
+	done
 }
 if [[ -n ${SO[goalloc]:-} ]]; then
 	read -r _ _ n <<<"pair 64 $((20000 * SCALE))"
@@ -218,6 +238,13 @@ if [[ -n ${SO[goalloc]:-} ]]; then
 			echo '```'
 			annot_diff "$g1" "$g2" "$n" no 25
 			echo '```'
+			echo
+			echo "Hottest source lines (exclusive instructions per pair, >= 1.0; inlined"
+			echo "code is charged to the header it comes from):"
+			echo
+			echo '```'
+			hot_lines "$g1" "$g2" "$n" 40
+			echo '```'
 		} >>"$BREAKDOWN"
 	fi
 fi
@@ -228,9 +255,9 @@ GOALLOC_DESC=""
 if [[ -n ${SO[goalloc]:-} ]]; then
 	rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo "no commit")
 	dirty=$(git -C "$REPO" status --porcelain -- src preload include meson.build 2>/dev/null | wc -l)
-	GOALLOC_DESC="goalloc: \`${SO[goalloc]}\` (git $rev, $dirty uncommitted file(s) in src/ preload/ include/ meson.build; sha256 $(sha256sum "${SO[goalloc]}" | cut -c1-16))"
+	GOALLOC_DESC="goalloc: \`${SO[goalloc]}\` (git $rev, $dirty uncommitted file(s) in src/ preload/ include/ meson.build; sha256 $(sha256sum "${SO[goalloc]}" | cut -c1-16))${GOALLOC_NOTE:+; $GOALLOC_NOTE}"
 fi
-CMD="bench/callgrind/run.sh${GOALLOC_SO:+ $GOALLOC_SO}"
+CMD="bench/callgrind/run.sh${GOALLOC_ARG:+ $GOALLOC_ARG}"
 [[ $SCALE == 1 ]] || CMD="SCALE=$SCALE $CMD"
 
 REPORT=$WORK/report.md
@@ -307,9 +334,10 @@ Caveats: instruction counts only, not cycles: no cache misses, branch
 mispredictions, atomics' latency, or syscalls/page faults (kernel time is
 not counted, only the user-space instructions around the syscall).  glibc is
 not preloaded, so its malloc is reached through the same PLT as the others.
-glibc, tcmalloc and mimalloc reproduce exactly; jemalloc's purging is driven by
+glibc, tcmalloc and goalloc reproduce exactly; jemalloc's purging is driven by
 wall-clock time (decay), which valgrind stretches ~50x, so its batch and
-cross-thread cells move by a few percent with machine load.
+cross-thread cells move by a few percent with machine load (mimalloc's
+batch 1024 cell by < 1%).
 EOF
 } >"$REPORT"
 

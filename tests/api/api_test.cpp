@@ -783,10 +783,11 @@ TEST(GoallocOnly, StatsAreConsistent) {
 }
 
 TEST(GoallocOnly, StatsFollowAllocations) {
+  std::vector<void *> small;
+  small.reserve(1000);  // the vector's own buffer must not move the counts
   goalloc_stats_t s0 = stats();
   void *big = malloc(8 * MiB);
   ASSERT_NE(big, nullptr);
-  std::vector<void *> small;
   for (int i = 0; i < 1000; i++) small.push_back(malloc(100));
   goalloc_stats_t s1 = stats();
   EXPECT_EQ(s1.alloc_objects, s0.alloc_objects + 1001);

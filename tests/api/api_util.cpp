@@ -102,7 +102,8 @@ std::string error_line_regex(const char *op, const void *p, const char *kind) {
   char hex[32];
   std::snprintf(hex, sizeof hex, "%" PRIxPTR, (uintptr_t)p);
   // Leading zeros are tolerated; the hex digits must be goalloc's pointer.
-  return std::string("goalloc: ") + op + "\\(0x0*" + hex + "\\): " + kind;
+  // A parenthesised detail may follow the kind, e.g. "(inside a block)".
+  return std::string("goalloc: ") + op + "\\(0x0*" + hex + "\\): " + kind + "( \\([^\n]*\\))?";
 }
 
 std::vector<std::string> split_lines(const std::string &s) {

@@ -57,7 +57,8 @@ goalloc_stats_t stats();
 size_t page_size();
 uint64_t rss_bytes();  // from /proc/self/statm, independent of goalloc
 
-// Regex matching the single line goalloc prints for a bad free/realloc of p.
+// Regex matching the single line goalloc prints for a bad free/realloc of p:
+// "goalloc: OP(PTR): KIND" with an optional " (detail)".
 std::string error_line_regex(const char *op, const void *p, const char *kind);
 
 // Runs tests/api/api_helper with the given arguments and extra environment

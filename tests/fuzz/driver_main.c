@@ -8,7 +8,10 @@
  * I, so "-only I" replays a single one. If an input crashes the target (an
  * abort from a failed check, a UBSan report, a fault), the input is written to
  * $FUZZ_CRASH_DIR (default /tmp) as goalloc-fuzz-crash-<pid>.bin, ready for
- * "fuzz-replay FILE" with FUZZ_TRACE=1 or for the libFuzzer binary. */
+ * "fuzz-replay FILE" with FUZZ_TRACE=1 or for the libFuzzer binary. The
+ * allocator's state carries over from one input to the next (thread cache,
+ * partly used spans), so an input may fail only after the ones before it:
+ * the message gives the -n that replays the whole series. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -183,8 +186,11 @@ int main(int argc, char **argv) {
   unsigned long long ran = 0;
   for (unsigned long long i = 0; i < n || only != ~0ull; i++) {
     if (only != ~0ull) i = only;
-    char name[96];
-    snprintf(name, sizeof name, "generated input -seed %llu -only %llu", seed, i);
+    char name[160];
+    /* The allocator keeps state across inputs, so name both ways to replay. */
+    snprintf(name, sizeof name,
+             "generated input -seed %llu -only %llu; with all earlier ones: -seed %llu -n %llu",
+             seed, i, seed, i + 1);
     size_t len = gen_input(seed, i, buf, maxlen);
     run(buf, len, name);
     ran++;

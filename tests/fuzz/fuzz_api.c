@@ -51,7 +51,7 @@
 #define NSLOTS 256
 /* Caps the bytes live at once so a run stays fast and far from the RSS limit;
  * a request that would pass it is shrunk instead of skipped. */
-#define LIVE_BUDGET ((size_t)24 << 20)
+#define LIVE_BUDGET ((size_t)16 << 20)
 #define PAGE 4096u
 
 enum kind {
@@ -134,11 +134,10 @@ static size_t rd_size(struct reader *r) {
   case 1: return 17 + rd16(r) % 1008;
   case 2: return 1025 + rd16(r) % (32768 - 1024);
   case 3: s = boundary(rd8(r)); break;
-  case 4: s = (size_t)(1 + rd8(r) % 48) * 8192; break; /* whole runtime pages */
+  case 4: s = (size_t)(1 + rd8(r) % 40) * 8192; break; /* whole runtime pages */
   case 5: return 32769 + rd16(r); /* just above the small/large limit */
-  case 6: /* large objects up to ~544 KiB; the budget caps the total */
-    return 32769 + (size_t)rd16(r) * 8;
-  default: s = (size_t)1 << (rd8(r) % 23); break; /* powers of two up to 4 MiB */
+  case 6: return 32769 + (size_t)rd16(r) * 4; /* large, up to ~288 KiB */
+  default: s = (size_t)1 << (rd8(r) % 21); break; /* powers of two up to 1 MiB */
   }
   return s + (size_t)delta; /* s >= 1 so this never wraps */
 }
@@ -680,8 +679,7 @@ static void run_op(struct reader *r) {
     size_t n = rd_size(r);
     int j = rd8(r) & 1 ? find_live(idx) : idx;
     if (j < 0) j = idx;
-    if (slots[j].live && n > slots[j].usable) n = budget(n);
-    else if (!slots[j].live) n = budget(n);
+    if (!slots[j].live || n > slots[j].usable) n = budget(n); /* only growth costs */
     uint8_t zero = rd8(r);
     if (zero == 0xFF) n = 0; /* realloc(p, 0) stays reachable but rare */
     do_realloc(j, n, 1, false);

@@ -33,11 +33,11 @@ def size(n):
         return [2] + u16(n - 1025)
     if n - 32769 < 65536:
         return [5] + u16(n - 32769)
-    if (n - 32769) % 8 == 0 and (n - 32769) // 8 < 65536:
-        return [6] + u16((n - 32769) // 8)
+    if (n - 32769) % 4 == 0 and (n - 32769) // 4 < 65536:
+        return [6] + u16((n - 32769) // 4)
     for d in (-1, 0, 1):  # powers of two and their neighbours
         p = n - d
-        if p > 0 and p & (p - 1) == 0 and p.bit_length() - 1 < 23:
+        if p > 0 and p & (p - 1) == 0 and p.bit_length() - 1 < 21:
             return [7 | (d + 1) << 3, p.bit_length() - 1]
     raise ValueError("size %d has no exact encoding" % n)
 
@@ -85,13 +85,13 @@ SEEDS["class-boundaries"] = s
 # Large objects around the small/large limit and page multiples, realloc
 # across the limit, trim with large blocks live.
 s = []
-for i, (p, d) in enumerate([(4, 1), (4, 0), (5, -1), (1, 0), (8, 1), (16, 0), (33, -1), (48, 1)]):
+for i, (p, d) in enumerate([(4, 1), (4, 0), (5, -1), (1, 0), (8, 1), (16, 0), (33, -1), (40, 1)]):
     s += op("MALLOC", i, page_size(p, d))
 s += op("MALLOC", 10, size(32767)) + op("MALLOC", 11, size(32769))
 s += op("REALLOC", 10, size(40000), 0, 0) + op("REALLOC", 11, size(30000), 0, 0)
 s += op("REALLOC", 12, size(1 << 20), 0, 0) + op("REALLOC", 12, size(100), 0, 0)
 s += op("FREE", 2) + op("FREE", 4) + op("TRIM", 0, 0) + op("STATS", 0)
-s += op("CALLOC", 2, size(65536), 1) + op("CALLOC", 4, size(32769 + 8 * 30000), 3)
+s += op("CALLOC", 2, size(65536), 1) + op("CALLOC", 4, size(32769 + 4 * 60000), 3)
 s += op("TRIM", 0, 0)
 SEEDS["large"] = s
 

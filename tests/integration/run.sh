@@ -9,7 +9,7 @@
 # Both runs happen in the same directory ($W/run, emptied in between) under a
 # scrubbed environment, so paths and settings that end up in the output (git's
 # messages, DWARF comp_dir) are the same. A probe run with GOALLOC_STATS=1 then
-# checks that the preloaded library really serves the program's allocations.
+# checks that the library prints its statistics from inside the program.
 # Both runs also log the dynamic linker's symbol bindings (LD_DEBUG, written to
 # files, so the programs' own output is untouched): in the preloaded run every
 # process must have bound malloc & co. to the preloaded library, none to libc.
@@ -68,30 +68,39 @@ step() {
 # in_run LABEL: run workload_$CASE in a fresh $W/run, then move it to $W/LABEL.
 # The linker's binding log of each process goes to $W/ld-LABEL/ld.PID.
 in_run() {
-  local label=$1
+  local label=$1 t0=$SECONDS
   rm -rf "$W/run" "$W/tmp"
   mkdir -p "$W/run/out" "$W/tmp" "$W/ld-$label"
   LDLOG=(LD_DEBUG=bindings LD_DEBUG_OUTPUT="$W/ld-$label/ld")
   (cd "$W/run" && "workload_$CASE") || fail "workload_$CASE aborted in run '$label'"
   LDLOG=()
   mv "$W/run" "$W/$label"
+  note "run '$label' took $((SECONDS - t0)) s"
 }
 
-# check_bindings LABEL TARGET: in every process of run LABEL, each binding of
-# malloc/calloc/realloc/free went to TARGET (a path, or 'libc' for glibc's),
-# and there was at least one.
+# check_bindings LABEL TARGET: in every process of run LABEL, malloc, calloc,
+# realloc and free are bound to TARGET (a path, or 'libc' for glibc's). A
+# binding to another object is accepted only if that object's own reference to
+# the symbol is bound to TARGET: a non-PIE executable (nodesource's node) gets
+# the references of all libraries bound to a PLT stub in itself, which jumps on
+# to wherever the executable's reference was bound.
 check_bindings() {
   local label=$1 target=$2 n
   n=$(find "$W/ld-$label" -name 'ld.*' | wc -l)
   [ "$n" -gt 0 ] || fail "run '$label' left no LD_DEBUG binding log"
   awk -v t="$target" '
+    function ok(obj) { return obj == t || (t == "libc" && obj ~ /\/libc\.so\.6$/) }
     FNR == 1 { files[FILENAME] = 1 }
     /: normal symbol .(malloc|calloc|realloc|free).( |$)/ {
-      s = $0; sub(/.* to /, "", s); sub(/ \[[0-9]+\]: normal symbol .*/, "", s)
-      if (s == t || (t == "libc" && s ~ /\/libc\.so\.6$/)) good[FILENAME]++
-      else { bad++; if (bad <= 10) print FILENAME ": " $0 }
+      src = $0; sub(/.*binding file /, "", src); sub(/ \[[0-9]+\] to .*/, "", src)
+      dst = $0; sub(/.* to /, "", dst); sub(/ \[[0-9]+\]: normal symbol .*/, "", dst)
+      sym = $0; sub(/.*normal symbol ./, "", sym); sub(/[^a-z].*/, "", sym)
+      if (ok(dst)) { good[FILENAME]++; fwd[FILENAME, src, sym] = 1 }
+      else { nrec++; rf[nrec] = FILENAME; rd[nrec] = dst; rs[nrec] = sym; rl[nrec] = $0 }
     }
     END {
+      for (i = 1; i <= nrec; i++)
+        if (!fwd[rf[i], rd[i], rs[i]]) { bad++; if (bad <= 10) print rf[i] ": " rl[i] }
       for (f in files) if (!good[f]) { bad++; print f ": no malloc binding to " t }
       exit bad > 0
     }' "$W/ld-$label"/ld.* >&2 \
@@ -105,6 +114,8 @@ compare_runs() {
   if ! diff -r "$a/out" "$b/out" >"$W/diff-$1-$2.txt" 2>&1; then
     echo "--- $1 vs $2: first differences:" >&2
     head -n 60 "$W/diff-$1-$2.txt" >&2
+    # The allocator's own complaints, wherever the program put its stderr.
+    grep -rhI 'goalloc:' "$b" 2>/dev/null | sort | uniq -c | head -n 10 >&2
     fail "outputs differ between '$1' and '$2' (see $W/diff-$1-$2.txt)"
   fi
   for rel in "${ARTIFACTS[@]}"; do
@@ -137,6 +148,7 @@ probe() {
   if grep -E '^goalloc: (free|realloc)\(|^goalloc: warning' "$W/probe.stderr" >&2; then
     fail "probe '$*': goalloc reported an error"
   fi
+  note "probe: allocator statistics printed at exit of '$1'"
   PRELOAD='' EXTRA_ENV=()
 }
 
@@ -144,10 +156,11 @@ probe() {
 # VARIANTS lists extra env settings for additional preloaded runs.
 ARTIFACTS=()
 VARIANTS=()
+GLIBC_MUST_PASS=1
 run_case() {
   PRELOAD='' EXTRA_ENV=()
   in_run glibc
-  expect_rc0 glibc
+  [ "$GLIBC_MUST_PASS" = 1 ] && expect_rc0 glibc
   check_bindings glibc libc
   PRELOAD=$SO
   in_run goalloc
@@ -198,11 +211,17 @@ case_python() {
     || fail "CPython test suite missing (apt-get install libpython3.11-testsuite)"
   # pymalloc would hide most allocations from malloc.
   CASE_ENV=(PYTHONMALLOC=malloc PYTHONHASHSEED=0 PYTHONDONTWRITEBYTECODE=1)
+  # The verdict is "same outcome for every test case as under glibc": a case
+  # that fails on this machine even with glibc is reported, not held against
+  # goalloc, as long as it fails the same way under the preload.
+  GLIBC_MUST_PASS=0
   run_case
-  local n
-  n=$(wc -l <"$W/glibc/out/cases")
-  [ "$n" -ge 5000 ] || fail "only $n test cases ran under glibc; expected thousands"
-  note "$n test cases, same outcome for each; $(tr '\n' ' ' <"$W/goalloc/out/regrtest.verdict")"
+  local n bad
+  n=$(grep -c ' completed$' "$W/glibc/out/cases")
+  [ "$n" -ge 5000 ] || fail "only $n test cases passed under glibc; expected thousands"
+  bad=$(grep -Ev ' (completed|skipped)$' "$W/glibc/out/cases" | head -n 20)
+  [ -z "$bad" ] || note "WARNING: failing under glibc too (environment?): $bad"
+  note "$(wc -l <"$W/glibc/out/cases") test cases, same outcome for each; $(tr '\n' ' ' <"$W/goalloc/out/regrtest.verdict")"
   probe "$PY" -c 'import json; print(len(json.dumps({str(i): [i] * 10 for i in range(10000)})))'
 }
 
@@ -305,6 +324,7 @@ case_git() {
     GIT_AUTHOR_DATE='1700000000 +0000' GIT_COMMITTER_DATE='1700000000 +0000'
     GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_PAGER=cat PAGER=cat)
   ARTIFACTS=(head.tar head.zip repack.pack)
+  VARIANTS=("$SCAVENGE_HARD")
   run_case
   [ "$(grep -Ec 'commit [0-9a-f]{40}' "$W/glibc/out/log.stdout")" -ge 5 ] \
     || fail "git log under glibc shows fewer than 5 commits"
@@ -340,6 +360,7 @@ workload_clang() { cp "$W/big.c" .; compile_with /usr/bin/clang /usr/bin/clang++
 case_gcc() {
   need /usr/bin/gcc gcc
   need /usr/bin/g++ g++
+  need /usr/bin/perl perl-base
   make_big_c
   ARTIFACTS=(c.o cxx.o big.o c.s)
   run_case
@@ -348,6 +369,7 @@ case_gcc() {
 case_clang() {
   need /usr/bin/clang clang
   need /usr/bin/clang++ clang
+  need /usr/bin/perl perl-base
   make_big_c
   ARTIFACTS=(c.o cxx.o big.o c.s)
   run_case
@@ -358,6 +380,7 @@ case_clang() {
 workload_perl() { step script /usr/bin/perl "$HERE/workload.pl"; }
 case_perl() {
   need /usr/bin/perl perl-base
+  VARIANTS=("$SCAVENGE_HARD")
   run_case
   [ "$(wc -l <"$W/glibc/out/script.stdout")" -ge 40 ] || fail "perl script printed too little"
   probe /usr/bin/perl -e 'my %h; $h{$_} = "x" x ($_ % 100) for 1 .. 100000; print scalar(keys %h), "\n"'

@@ -8,7 +8,7 @@
  * A child that deadlocks is killed by its own alarm(); the parent reports
  * every child's status, so a hang fails the test instead of stalling it.
  *
- * Arguments: workers=3 forks=40 child_ops=<n> seed=<n>. */
+ * Arguments: workers=3 forks=30 child_ops=6000 seed=<n>. */
 #include "stress_common.h"
 
 #include <signal.h>
@@ -226,8 +226,8 @@ static void child(unsigned idx, uint64_t seed, unsigned long ops, blk_t *inherit
 int main(int argc, char **argv) {
   stress_require_goalloc();
   unsigned nworkers = (unsigned)arg_ul(argc, argv, "workers", 3);
-  unsigned nforks = (unsigned)arg_ul(argc, argv, "forks", 40);
-  unsigned long child_ops = arg_ul(argc, argv, "child_ops", 20000);
+  unsigned nforks = (unsigned)arg_ul(argc, argv, "forks", 30);
+  unsigned long child_ops = arg_ul(argc, argv, "child_ops", 6000);
   uint64_t seed = arg_ul(argc, argv, "seed", 4242);
   if (nworkers == 0 || nworkers > 16)
     stress_fail("workers must be 1..16");

@@ -1,0 +1,472 @@
+// The page allocator (pagealloc.h): address-ordered first fit, coalescing,
+// large runs, alignment, accounting and the scavenged-page bookkeeping.
+//
+// The page allocator is global state shared with the rest of goalloc, so the
+// tests never assume an empty heap: every placement is compared with a
+// brute-force first fit over the arenas' bitmaps taken just before the call
+// (ref_first_fit), and with the runs the test itself placed.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "unit_util.h"
+
+namespace {
+
+using unit::HeapLock;
+using unit::kPage;
+
+bool page_allocated(const ga_arena_t *a, size_t i) { return a->page_alloc[i / 64] >> (i % 64) & 1; }
+bool page_scavenged(const ga_arena_t *a, size_t i) { return a->page_scav[i / 64] >> (i % 64) & 1; }
+
+// Lowest address of n free pages starting at a multiple of align pages, or 0
+// when no arena has one (the allocator then grows). Heap lock held.
+uintptr_t ref_first_fit(size_t n, size_t align = 1) {
+  std::vector<uint32_t> run(GA_PAGES_PER_ARENA + 1);
+  for (size_t k = 0; k < ga_pages_arena_count(); k++) {
+    const ga_arena_t *a = ga_pages_arena(k);
+    run[GA_PAGES_PER_ARENA] = 0;
+    for (size_t i = GA_PAGES_PER_ARENA; i-- > 0;)
+      run[i] = page_allocated(a, i) ? 0 : run[i + 1] + 1;
+    for (size_t i = 0; i < GA_PAGES_PER_ARENA; i += align)
+      if (run[i] >= n) return a->base + i * kPage;
+  }
+  return 0;
+}
+
+// Longest free run of an arena, from the bitmap.
+uint32_t ref_max_free(const ga_arena_t *a) {
+  uint32_t best = 0, cur = 0;
+  for (size_t i = 0; i < GA_PAGES_PER_ARENA; i++) {
+    cur = page_allocated(a, i) ? 0 : cur + 1;
+    if (cur > best) best = cur;
+  }
+  return best;
+}
+
+// Go's pallocSum of every chunk (free run at the start, longest, at the
+// end) must match the bitmap.
+::testing::AssertionResult summaries_match(const ga_arena_t *a) {
+  for (size_t c = 0; c < GA_CHUNKS_PER_ARENA; c++) {
+    size_t lo = c * GA_CHUNK_PAGES, hi = lo + GA_CHUNK_PAGES;
+    size_t start = 0, end = 0, max = 0, cur = 0;
+    while (lo + start < hi && !page_allocated(a, lo + start)) start++;
+    while (end < GA_CHUNK_PAGES && !page_allocated(a, hi - 1 - end)) end++;
+    for (size_t i = lo; i < hi; i++) {
+      cur = page_allocated(a, i) ? 0 : cur + 1;
+      if (cur > max) max = cur;
+    }
+    if (a->sum_start[c] != start || a->sum_max[c] != max || a->sum_end[c] != end)
+      return ::testing::AssertionFailure()
+             << "arena " << std::hex << a->base << std::dec << " chunk " << c << ": summary (start "
+             << a->sum_start[c] << ", max " << a->sum_max[c] << ", end " << a->sum_end[c]
+             << "), bitmap (start " << start << ", max " << max << ", end " << end << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult stats_consistent() {
+  const ga_pages_stats_t &s = ga_pages_stats;
+  if (s.inuse_pages + s.free_pages + s.scav_pages != s.total_pages)
+    return ::testing::AssertionFailure()
+           << "inuse " << s.inuse_pages << " + free " << s.free_pages << " + scav "
+           << s.scav_pages << " != total " << s.total_pages;
+  // The counts agree with the bitmaps. A partial arena (near OOM) has its
+  // unmapped tail marked allocated for good; it is not counted.
+  uint64_t alloc = 0, scav = 0, usable = 0;
+  for (size_t k = 0; k < ga_pages_arena_count(); k++) {
+    const ga_arena_t *a = ga_pages_arena(k);
+    usable += a->usable_pages;
+    alloc -= GA_PAGES_PER_ARENA - a->usable_pages;
+    for (size_t i = 0; i < GA_PAGES_PER_ARENA; i++) {
+      alloc += page_allocated(a, i);
+      scav += !page_allocated(a, i) && page_scavenged(a, i);
+      if (page_allocated(a, i) && page_scavenged(a, i))
+        return ::testing::AssertionFailure() << "page " << i << " of arena " << k
+                                             << " allocated and scavenged";
+    }
+    ::testing::AssertionResult sums = summaries_match(a);
+    if (!sums) return sums;
+    if (a->max_free != ref_max_free(a))
+      return ::testing::AssertionFailure() << "arena " << k << " max_free " << a->max_free
+                                           << ", bitmap says " << ref_max_free(a);
+  }
+  if (s.total_pages != usable)
+    return ::testing::AssertionFailure() << "total " << s.total_pages << " but arenas have "
+                                         << usable << " usable pages";
+  if (alloc != s.inuse_pages)
+    return ::testing::AssertionFailure() << "inuse " << s.inuse_pages << ", bitmaps " << alloc;
+  if (scav != s.scav_pages)
+    return ::testing::AssertionFailure() << "scav " << s.scav_pages << ", bitmaps " << scav;
+  return ::testing::AssertionSuccess();
+}
+
+// Allocates n pages and checks the answer is the reference first fit (when
+// one exists) and the accounting moved by n.
+uintptr_t alloc_checked(size_t n, size_t align = 1, bool *needzero = nullptr) {
+  uintptr_t want = ref_first_fit(n, align);
+  size_t arenas = ga_pages_arena_count();
+  uint64_t inuse = ga_pages_stats.inuse_pages;
+  bool nz;
+  uintptr_t got = ga_pages_alloc(n, align, false, &nz);
+  if (needzero) *needzero = nz;
+  EXPECT_NE(got, 0u) << "ga_pages_alloc(" << n << ", " << align << ")";
+  if (!got) return 0;
+  if (want) {
+    EXPECT_EQ(got, want) << "ga_pages_alloc(" << n << ", " << align << ") is not first fit";
+    EXPECT_EQ(ga_pages_arena_count(), arenas) << "grew although a run fitted";
+  } else {
+    // Nothing fitted: a new arena, and the run is at its start.
+    EXPECT_EQ(ga_pages_arena_count(), arenas + 1);
+    EXPECT_EQ(got % GA_ARENA_SIZE, 0u);
+  }
+  EXPECT_EQ(got % (align * kPage), 0u);
+  EXPECT_EQ(ga_pages_stats.inuse_pages, inuse + n);
+  EXPECT_TRUE(stats_consistent());
+  ga_arena_t *a = ga_arena_of(got);
+  EXPECT_NE(a, nullptr);
+  if (a) {
+    size_t first = (got >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+    for (size_t i = first; i < first + n; i++) EXPECT_TRUE(page_allocated(a, i));
+  }
+  return got;
+}
+
+void free_checked(uintptr_t base, size_t n) {
+  uint64_t inuse = ga_pages_stats.inuse_pages, free = ga_pages_stats.free_pages;
+  ga_pages_free(base, n);
+  EXPECT_EQ(ga_pages_stats.inuse_pages, inuse - n);
+  EXPECT_EQ(ga_pages_stats.free_pages, free + n);
+  EXPECT_TRUE(stats_consistent());
+}
+
+class PageAlloc : public ::testing::Test {
+ protected:
+  void SetUp() override { unit::no_scavenger(); }
+};
+
+TEST_F(PageAlloc, FirstFitReusesHole) {
+  HeapLock lock;
+  EXPECT_TRUE(stats_consistent());
+  const size_t k = 37;
+  uintptr_t a = alloc_checked(k), b = alloc_checked(k), c = alloc_checked(k);
+  ASSERT_TRUE(a && b && c);
+  // Consecutive first-fit requests on a heap that had room: neighbours.
+  ASSERT_EQ(b, a + k * kPage);
+  ASSERT_EQ(c, b + k * kPage);
+
+  free_checked(b, k);
+  // The next request that fits goes into the hole, the lowest place.
+  EXPECT_EQ(alloc_checked(k), b);
+  free_checked(b, k);
+  // A smaller one too (at its start).
+  EXPECT_EQ(alloc_checked(k - 10), b);
+  free_checked(b, k - 10);
+  // A larger one cannot use it: it goes after (above c).
+  uintptr_t big = alloc_checked(k + 1);
+  EXPECT_GT(big, c);
+  // The hole is still free and still the first fit for k.
+  EXPECT_EQ(ref_first_fit(k), b);
+  free_checked(big, k + 1);
+  free_checked(a, k);
+  free_checked(c, k);
+}
+
+TEST_F(PageAlloc, LowestHoleWins) {
+  HeapLock lock;
+  const size_t k = 8;
+  uintptr_t r[6];
+  for (auto &x : r) x = alloc_checked(k);
+  for (int i = 1; i < 6; i++) ASSERT_EQ(r[i], r[i - 1] + k * kPage);
+  // Holes at 1, 3 and 4: the first fit is the lowest, whatever the order of
+  // the frees.
+  free_checked(r[4], k);
+  free_checked(r[1], k);
+  free_checked(r[3], k);
+  EXPECT_EQ(alloc_checked(k), r[1]);
+  // r[3] and r[4] coalesced: 2k fits there, before anything above r[5].
+  EXPECT_EQ(alloc_checked(2 * k), r[3]);
+  free_checked(r[3], 2 * k);
+  for (int i : {0, 1, 2, 5}) free_checked(r[i], k);
+}
+
+TEST_F(PageAlloc, Coalescing) {
+  HeapLock lock;
+  const size_t k = 20;
+  uintptr_t a = alloc_checked(k), b = alloc_checked(k), c = alloc_checked(k),
+            d = alloc_checked(k);
+  ASSERT_EQ(b, a + k * kPage);
+  ASSERT_EQ(c, b + k * kPage);
+  ASSERT_EQ(d, c + k * kPage);
+  // Free two neighbours, the later one first: one run of 2k at b.
+  free_checked(c, k);
+  free_checked(b, k);
+  EXPECT_EQ(ref_first_fit(2 * k), b);
+  EXPECT_EQ(alloc_checked(2 * k), b);
+  free_checked(b, 2 * k);
+  // All four: one run of 4k at a.
+  free_checked(a, k);
+  free_checked(d, k);
+  EXPECT_EQ(alloc_checked(4 * k), a);
+  free_checked(a, 4 * k);
+}
+
+TEST_F(PageAlloc, CoalescingAcrossChunks) {
+  HeapLock lock;
+  // Runs of 200 pages: six of them cross at least two 512-page chunk
+  // boundaries, so the joined runs below are found from the summaries.
+  const size_t k = 200;
+  uintptr_t r[6];
+  for (auto &x : r) x = alloc_checked(k);
+  for (int i = 1; i < 6; i++) ASSERT_EQ(r[i], r[i - 1] + k * kPage);
+  for (int i = 1; i <= 4; i++) free_checked(r[i], k);
+  EXPECT_EQ(alloc_checked(4 * k), r[1]);
+  free_checked(r[1], 4 * k);
+  EXPECT_EQ(alloc_checked(3 * k), r[1]);
+  EXPECT_EQ(alloc_checked(k), r[4]);
+  free_checked(r[1], 3 * k);
+  for (int i : {0, 4, 5}) free_checked(r[i], k);
+}
+
+TEST_F(PageAlloc, LargeRuns) {
+  HeapLock lock;
+  uintptr_t half = alloc_checked(4096);
+  ASSERT_NE(half, 0u);
+  // A whole arena (8192 pages) needs an arena with nothing in it.
+  bool nz = true;
+  uintptr_t whole = alloc_checked(GA_PAGES_PER_ARENA, 1, &nz);
+  ASSERT_NE(whole, 0u);
+  EXPECT_EQ(whole % GA_ARENA_SIZE, 0u);
+  EXPECT_NE(ga_arena_of(whole), ga_arena_of(half));
+  EXPECT_EQ(ga_arena_of(whole)->max_free, 0u);
+  uintptr_t half2 = alloc_checked(4096);
+  ASSERT_NE(half2, 0u);
+  EXPECT_NE(half2, half);
+  // Runs never cross an arena.
+  for (uintptr_t r : {half, half2})
+    EXPECT_EQ(ga_arena_of(r), ga_arena_of(r + 4096 * kPage - 1));
+  // More than an arena is not the page allocator's job (heap.c: huge).
+  bool dummy;
+  EXPECT_EQ(ga_pages_alloc(GA_PAGES_PER_ARENA + 1, 1, false, &dummy), 0u);
+  EXPECT_EQ(ga_pages_alloc(0, 1, false, &dummy), 0u);
+  EXPECT_TRUE(stats_consistent());
+  free_checked(whole, GA_PAGES_PER_ARENA);
+  EXPECT_EQ(ga_arena_of(whole)->max_free, (uint32_t)GA_PAGES_PER_ARENA);
+  free_checked(half2, 4096);
+  free_checked(half, 4096);
+  // Freed, a whole arena is one run again: first fit finds the lowest
+  // empty arena (no new one is needed).
+  size_t arenas = ga_pages_arena_count();
+  uintptr_t again = alloc_checked(GA_PAGES_PER_ARENA);
+  EXPECT_LE(again, whole);
+  EXPECT_EQ(ga_pages_arena_count(), arenas);
+  free_checked(again, GA_PAGES_PER_ARENA);
+}
+
+TEST_F(PageAlloc, Alignment) {
+  HeapLock lock;
+  // Misalign the first fit by one page, then ask for aligned runs.
+  uintptr_t one = alloc_checked(1);
+  size_t arenas = ga_pages_arena_count();
+  std::vector<std::pair<uintptr_t, size_t>> runs;
+  for (size_t align : {2, 4, 8, 16, 64, 512, 1024, 4096}) {
+    for (size_t n : {1, 3, 100}) {
+      uintptr_t p = alloc_checked(n, align);
+      ASSERT_NE(p, 0u);
+      EXPECT_EQ(p % (align * kPage), 0u) << "n " << n << " align " << align;
+      size_t pg = (p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+      EXPECT_EQ(pg % align, 0u);
+      runs.push_back({p, n});
+    }
+  }
+  // The pages skipped for alignment stay free: when `one` is on an even
+  // page, the page after it was skipped by the 2-aligned request and is now
+  // the first fit for one page.
+  uintptr_t next = alloc_checked(1);
+  // (Unless a large alignment made the heap grow by an arena below it.)
+  if (((one >> GA_PAGE_SHIFT) & 1) == 0 && ga_pages_arena_count() == arenas) {
+    EXPECT_EQ(next, one + kPage);
+  }
+  free_checked(next, 1);
+  for (auto &r : runs) free_checked(r.first, r.second);
+  free_checked(one, 1);
+  // align 0 means 1.
+  bool nz;
+  uintptr_t want = ref_first_fit(1);
+  uintptr_t p = ga_pages_alloc(1, 0, false, &nz);
+  EXPECT_EQ(p, want);
+  free_checked(p, 1);
+}
+
+TEST_F(PageAlloc, Accounting) {
+  HeapLock lock;
+  ga_pages_stats_t before = ga_pages_stats;
+  EXPECT_TRUE(stats_consistent());
+  std::vector<std::pair<uintptr_t, size_t>> runs;
+  size_t total = 0;
+  for (size_t n : {1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610}) {
+    runs.push_back({alloc_checked(n), n});
+    total += n;
+  }
+  EXPECT_EQ(ga_pages_stats.inuse_pages, before.inuse_pages + total);
+  // Free every other one, then the rest.
+  for (size_t i = 0; i < runs.size(); i += 2) free_checked(runs[i].first, runs[i].second);
+  for (size_t i = 1; i < runs.size(); i += 2) free_checked(runs[i].first, runs[i].second);
+  EXPECT_EQ(ga_pages_stats.inuse_pages, before.inuse_pages);
+  EXPECT_EQ(ga_pages_stats.total_pages, before.total_pages);
+  // Pages only move between scav (fresh) and free (used once).
+  EXPECT_EQ(ga_pages_stats.free_pages + ga_pages_stats.scav_pages,
+            before.free_pages + before.scav_pages);
+  EXPECT_TRUE(stats_consistent());
+}
+
+TEST_F(PageAlloc, FreshPagesNeedNoZeroing) {
+  HeapLock lock;
+  // Fill every arena that could take a whole-arena run, so that the next one
+  // comes from a new arena, whose pages were never touched.
+  std::vector<uintptr_t> held;
+  while (ref_first_fit(GA_PAGES_PER_ARENA)) held.push_back(alloc_checked(GA_PAGES_PER_ARENA));
+  bool nz = true;
+  uintptr_t p = alloc_checked(GA_PAGES_PER_ARENA, 1, &nz);
+  ASSERT_NE(p, 0u);
+  EXPECT_FALSE(nz) << "a new arena's pages read as zero";
+  free_checked(p, GA_PAGES_PER_ARENA);
+  // Used once, they may hold old data.
+  EXPECT_EQ(alloc_checked(GA_PAGES_PER_ARENA, 1, &nz), p);
+  EXPECT_TRUE(nz);
+  free_checked(p, GA_PAGES_PER_ARENA);
+  for (uintptr_t h : held) free_checked(h, GA_PAGES_PER_ARENA);
+}
+
+TEST_F(PageAlloc, ScavengedPagesNeedNoZeroing) {
+  // Start with every free page scavenged, so the run below is the only free
+  // unscavenged one in the heap.
+  ga_scavenge_all();
+  HeapLock lock;
+  EXPECT_TRUE(stats_consistent());
+  const size_t k = 10;
+  bool nz = true;
+  uintptr_t base = alloc_checked(k, 1, &nz);
+  ASSERT_NE(base, 0u);
+  EXPECT_FALSE(nz) << "every free page was scavenged";
+  free_checked(base, k);
+  EXPECT_EQ(alloc_checked(k, 1, &nz), base);
+  EXPECT_TRUE(nz) << "the pages were used and not scavenged since";
+  free_checked(base, k);
+
+  // The scavenger's two steps: take the run (it is allocated meanwhile),
+  // give it back scavenged.
+  ga_pages_stats_t st = ga_pages_stats;
+  uintptr_t tb = 0;
+  size_t tn = 0;
+  ASSERT_TRUE(ga_pages_take_unscavenged(&tb, &tn, 1000));
+  EXPECT_EQ(tb, base);
+  EXPECT_EQ(tn, k);
+  EXPECT_EQ(ga_pages_stats.free_pages, st.free_pages - k);
+  EXPECT_EQ(ga_pages_stats.inuse_pages, st.inuse_pages + k);
+  EXPECT_TRUE(stats_consistent());
+  EXPECT_NE(ref_first_fit(k), base) << "taken pages must not be handed out";
+  uintptr_t tb2;
+  size_t tn2;
+  EXPECT_FALSE(ga_pages_take_unscavenged(&tb2, &tn2, 1000)) << "nothing else is unscavenged";
+  ga_pages_put_scavenged(tb, tn);
+  EXPECT_EQ(ga_pages_stats.scav_pages, st.scav_pages + k);
+  EXPECT_EQ(ga_pages_stats.free_pages, st.free_pages - k);
+  EXPECT_EQ(ga_pages_stats.inuse_pages, st.inuse_pages);
+  EXPECT_TRUE(stats_consistent());
+  // Exactly those pages again: they read as zero.
+  EXPECT_EQ(alloc_checked(k, 1, &nz), base);
+  EXPECT_FALSE(nz);
+  free_checked(base, k);
+
+  // A partial take (maxpages): the highest pages of the run go first.
+  ASSERT_TRUE(ga_pages_take_unscavenged(&tb, &tn, 4));
+  EXPECT_EQ(tn, 4u);
+  EXPECT_EQ(tb, base + (k - 4) * kPage);
+  ga_pages_put_scavenged(tb, tn);
+  EXPECT_TRUE(stats_consistent());
+  // Now only part of the run is scavenged: it needs zeroing.
+  EXPECT_EQ(alloc_checked(k, 1, &nz), base);
+  EXPECT_TRUE(nz);
+  free_checked(base, k);
+  // Take the rest in steps, as the background scavenger does.
+  size_t taken = 0;
+  while (ga_pages_take_unscavenged(&tb, &tn, 3)) {
+    EXPECT_GE(tb, base);
+    EXPECT_LE(tb + tn * kPage, base + k * kPage);
+    EXPECT_LE(tn, 3u);
+    ga_pages_put_scavenged(tb, tn);
+    taken += tn;
+    ASSERT_LE(taken, k);
+  }
+  EXPECT_EQ(taken, k);
+  EXPECT_EQ(alloc_checked(k, 1, &nz), base);
+  EXPECT_FALSE(nz);
+  free_checked(base, k);
+  EXPECT_TRUE(stats_consistent());
+}
+
+// Random runs of mixed sizes, freed in random order: every placement is the
+// reference first fit and the summaries follow the bitmap. The sizes make
+// runs start and end inside words, on word edges and across chunks.
+TEST_F(PageAlloc, RandomizedFirstFit) {
+  HeapLock lock;
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  auto rnd = [&seed](uint64_t n) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed % n;
+  };
+  ga_pages_stats_t before = ga_pages_stats;
+  std::vector<std::pair<uintptr_t, size_t>> live;
+  for (int op = 0; op < 1500; op++) {
+    bool do_alloc = live.empty() || (live.size() < 120 && rnd(100) < 60);
+    if (do_alloc) {
+      size_t n;
+      switch (rnd(8)) {
+        case 0: n = 64; break;
+        case 1: n = 1 + rnd(4); break;
+        case 2: n = 500 + rnd(40); break;  // around a chunk
+        case 3: n = 63 + rnd(3); break;
+        default: n = 1 + rnd(70); break;
+      }
+      size_t align = rnd(10) == 0 ? (size_t)1 << rnd(7) : 1;
+      uintptr_t p = alloc_checked(n, align);
+      ASSERT_NE(p, 0u);
+      live.push_back({p, n});
+    } else {
+      size_t i = rnd(live.size());
+      free_checked(live[i].first, live[i].second);
+      live[i] = live.back();
+      live.pop_back();
+    }
+    if (::testing::Test::HasFailure()) {
+      ADD_FAILURE() << "stopped at operation " << op;
+      break;
+    }
+  }
+  for (auto &r : live) free_checked(r.first, r.second);
+  EXPECT_EQ(ga_pages_stats.inuse_pages, before.inuse_pages);
+  EXPECT_TRUE(stats_consistent());
+}
+
+TEST_F(PageAlloc, SpansGoThroughThePageAllocator) {
+  // ga_heap_alloc_span places spans by the same first fit.
+  uintptr_t want;
+  {
+    HeapLock lock;
+    want = ref_first_fit(3);
+  }
+  uint64_t inuse = ga_pages_stats.inuse_pages;
+  ga_span_t *s = ga_heap_alloc_span(3, 1, 0);
+  ASSERT_NE(s, nullptr);
+  if (want) { EXPECT_EQ(s->base, want); }
+  EXPECT_EQ(ga_pages_stats.inuse_pages, inuse + 3);
+  ga_heap_free_span(s);
+  EXPECT_EQ(ga_pages_stats.inuse_pages, inuse);
+  HeapLock lock;
+  EXPECT_TRUE(stats_consistent());
+}
+
+}  // namespace
