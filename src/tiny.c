@@ -101,7 +101,15 @@ void ga_tiny_free(ga_cache_t *c, ga_span_t *s, uintptr_t p, const char *fn) {
                        old >> (16 + off) & 1 ? "double free" : "invalid pointer");
     return;
   }
-  if (((old & ~bit) & (0xffff | GA_TINY_HELD)) == 0) free_block(c, s, blk);
+  uint64_t left = old & ~bit;
+  if ((left & (0xffff | GA_TINY_HELD)) == 0) {
+    free_block(c, s, blk);
+  } else if ((left & 0xffff) == 0 && c->tiny == blk) {
+    /* The last object of our own current block: start the block over, so a
+     * malloc/free pair of tiny objects never leaves the fast path. */
+    __atomic_store_n(ref, GA_TINY_HELD, __ATOMIC_RELAXED);
+    c->tinyoffset = 0;
+  }
 }
 
 size_t ga_tiny_usable(const ga_span_t *s, uintptr_t p) {
