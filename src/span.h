@@ -42,7 +42,7 @@ enum { GA_SPAN_DEAD = 0, GA_SPAN_INUSE = 1 };
 enum {
   GA_LIST_NONE = 0,   /* current span of a cache, or large */
   GA_LIST_PARTIAL,    /* owned, has free slots */
-  GA_LIST_FULL,       /* owned, no free slot */
+  GA_LIST_FULL,       /* owned, (almost) no free slot; see span->mark */
   GA_LIST_EMPTY,      /* owned, no object allocated: kept for reuse */
   GA_LIST_CPARTIAL,   /* central, has free slots */
   GA_LIST_CFULL,      /* central, full */
@@ -58,7 +58,7 @@ struct ga_cache;
 #define GA_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 typedef struct ga_span {
-  /* Allocation fast path (owner only). */
+  /* First cache line: everything malloc's and free()'s fast paths read. */
   uint64_t allocCache;
   uintptr_t base;
   uint32_t freeindex;
@@ -67,12 +67,16 @@ typedef struct ga_span {
   uint32_t divmul;
   uint32_t allocCount;
   uint32_t limit; /* nelems * elemsize: offsets at or past it are tail waste */
+  uint32_t mark;  /* on the full list: the allocCount at which a free moves the
+                   * span back to partial; UINT32_MAX (never) elsewhere */
   uint8_t spanclass;
   uint8_t list;
   uint8_t state;
   uint8_t tiny;
   uint8_t held;          /* current span of its cache: allocCount has +1 */
   struct ga_cache *fastowner;
+  /* Next lines: the allocation bitmap, then what slow paths use. */
+  uint64_t allocBits[GA_SPAN_BITS_WORDS] __attribute__((aligned(64)));
   struct ga_cache *owner;
   struct ga_span *next, *prev; /* list links */
   size_t npages;
@@ -84,9 +88,12 @@ typedef struct ga_span {
   bool needzero;        /* large: pages may hold old data */
   uint64_t *tinyref;    /* tiny spans: per-block sub-object state (tiny.c) */
   uint32_t sweepgen;    /* collector */
-  uint64_t allocBits[GA_SPAN_BITS_WORDS];
   uint64_t gcmarkBits[GA_SPAN_BITS_WORDS];
-} ga_span_t;
+} __attribute__((aligned(64))) ga_span_t;
+
+#ifndef __cplusplus
+_Static_assert(__builtin_offsetof(ga_span_t, allocBits) == 64, "fast-path fields fit one line");
+#endif
 
 /* Go's emptymspan: a span with nothing free that every cache slot starts
  * with, so the fast path needs no NULL check. */

@@ -97,8 +97,22 @@ void ga_tiny_free(ga_cache_t *c, ga_span_t *s, uintptr_t p, const char *fn) {
   uint64_t *ref = ga_tiny_ref(s, blk);
   uint64_t old = __atomic_fetch_and(ref, ~bit, __ATOMIC_ACQ_REL);
   if (!(old & bit)) {
+    /* A boundary here means an object started here once: a double free.
+     * Without one it may still be a double free (a block starts over when
+     * its last object goes), or a pointer never handed out. */
+    uint64_t live = old & 0xffff & (((uint64_t)1 << off) - 1);
+    if (live) {
+      unsigned start = 63 - (unsigned)__builtin_clzll(live);
+      uint64_t after = (old >> 16 & 0xffff) & ~(((uint64_t)2 << start) - 1);
+      unsigned end = after ? (unsigned)__builtin_ctzll(after) : 16;
+      if (off < end) {
+        ga_report_bad_free(fn, (void *)p, "invalid pointer (inside a block)");
+        return;
+      }
+    }
     ga_report_bad_free(fn, (void *)p,
-                       old >> (16 + off) & 1 ? "double free" : "invalid pointer");
+                       old >> (16 + off) & 1 ? "double free"
+                                             : "double free (or invalid pointer: no object starts here)");
     return;
   }
   uint64_t left = old & ~bit;
