@@ -122,6 +122,36 @@ void ga_heap_free_span(ga_span_t *s) {
   ga_scavenger_kick();
 }
 
+bool ga_heap_grow_large(ga_span_t *s, size_t npages) {
+  ga_mutex_lock(&ga_heap_lock);
+  bool ok = ga_pages_extend(s->base, s->npages, npages - s->npages);
+  if (ok) {
+    ga_arena_set_spans(s->base + s->npages * GA_PAGE_SIZE, npages - s->npages, s);
+    ga_heap_stats.large_pages += npages - s->npages;
+    s->npages = npages;
+  }
+  ga_mutex_unlock(&ga_heap_lock);
+  return ok;
+}
+
+void ga_heap_shrink_large(ga_span_t *s, size_t npages) {
+  uintptr_t tail = s->base + npages * GA_PAGE_SIZE;
+  size_t n = s->npages - npages;
+  if (ga_arena_of(s->base)->huge) {
+    /* A huge group is unmapped whole when freed: keep its pages with the
+     * span, only give the memory of the tail back now. */
+    ga_os_unuse((void *)tail, n * GA_PAGE_SIZE);
+    return;
+  }
+  ga_mutex_lock(&ga_heap_lock);
+  ga_arena_set_spans(tail, n, NULL);
+  ga_pages_free(tail, n);
+  ga_heap_stats.large_pages -= n;
+  s->npages = npages;
+  ga_mutex_unlock(&ga_heap_lock);
+  ga_scavenger_kick();
+}
+
 void ga_heap_for_each_span(void (*fn)(ga_span_t *s, void *arg), void *arg) {
   /* Huge groups are not in the page allocator's list; their spans are found
    * through the large-object walk of the index (rare, and stats only). */

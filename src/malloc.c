@@ -239,12 +239,14 @@ void *ga_realloc(void *old, size_t size) {
   uintptr_t p = (uintptr_t)old;
   ga_span_t *s = ga_span_of(p);
   size_t have;
+  bool large = false;
   if (!s || s->state != GA_SPAN_INUSE) {
     have = 0;
   } else if (s->tiny) {
     have = ga_tiny_usable(s, p);
   } else if (s->spanclass == 0) {
     have = p == s->base ? ga_large_usable(s) : 0;
+    large = true;
   } else {
     have = ga_span_object_index(s, p) >= 0 && ga_span_is_allocated(s, (uint32_t)ga_span_object_index(s, p))
                ? s->elemsize : 0;
@@ -257,6 +259,20 @@ void *ga_realloc(void *old, size_t size) {
   if (size > PTRDIFF_MAX) {
     errno = ENOMEM;
     return NULL;
+  }
+  if (large && size > GA_MAX_SMALL_SIZE) {
+    /* Large blocks change size in place when they can, as glibc's mremap
+     * does for its mmapped chunks: grow into free pages that follow,
+     * shrink by giving the tail back. */
+    size_t npages = (size + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
+    int saved = errno;
+    if (npages > s->npages && ga_heap_grow_large(s, npages)) return old;
+    if (npages <= s->npages / 2) {
+      ga_heap_shrink_large(s, npages);
+      errno = saved;
+      return old;
+    }
+    errno = saved;
   }
   /* Keep the block when the new size still fits and does not waste more
    * than half of it (large blocks: within the same pages). */

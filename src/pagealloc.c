@@ -187,6 +187,15 @@ uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool small, bool *ne
   return 0;
 }
 
+bool ga_pages_extend(uintptr_t base, size_t npages, size_t more) {
+  ga_arena_t *a = ga_arena_of(base);
+  size_t first = ((base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)) + npages;
+  if (!a || a->huge || first + more > a->usable_pages) return false;
+  if (next_bit(a->page_alloc, first, first + more, 1) != first + more) return false;
+  take(a, first, more, NULL);
+  return true;
+}
+
 void ga_pages_free(uintptr_t base, size_t npages) {
   ga_arena_t *a = ga_arena_of(base);
   size_t first = (base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);

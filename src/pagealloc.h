@@ -34,6 +34,9 @@
  * working when a large one has failed. */
 uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool small, bool *needzero);
 void ga_pages_free(uintptr_t base, size_t npages);
+/* Takes the more pages right after [base, base+npages) if they are free and
+ * in the same arena (realloc growing a large block in place). */
+bool ga_pages_extend(uintptr_t base, size_t npages, size_t more);
 
 /* Scavenger support: takes the highest run of free, not yet scavenged pages
  * (at most maxpages), marking it allocated so nobody else uses it while the

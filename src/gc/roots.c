@@ -134,8 +134,8 @@ static void for_each_data(ga_gc_range_fn fn, void *arg) {
   memcpy(c.ex, excl, nexcl * sizeof *excl);
   c.nex = nexcl;
   unlock_roots(&old);
-  if (__start_ga_gc_noscan && __stop_ga_gc_noscan > __start_ga_gc_noscan)
-    c.ex[c.nex++] = (range_t){(uintptr_t)__start_ga_gc_noscan, (uintptr_t)__stop_ga_gc_noscan};
+  uintptr_t ns_lo = (uintptr_t)__start_ga_gc_noscan, ns_hi = (uintptr_t)__stop_ga_gc_noscan;
+  if (ns_lo && ns_hi > ns_lo) c.ex[c.nex++] = (range_t){ns_lo, ns_hi};
   sort_ranges(c.ex, c.nex);
   dl_iterate_phdr(data_cb, &c);
 }

@@ -150,6 +150,33 @@ TEST_F(Large, AlignedLarge) {
 
 using LargeDeathTest = Large;
 
+TEST_F(Large, ReallocInPlace) {
+  // Two neighbours: freeing the second lets the first grow into its pages.
+  char *a = static_cast<char *>(goalloc_malloc(64 * 1024));
+  char *b = static_cast<char *>(goalloc_malloc(64 * 1024));
+  ASSERT_TRUE(a && b);
+  for (size_t i = 0; i < 64 * 1024; i += 512) a[i] = (char)(i >> 9);
+  bool adjacent = addr(b) == addr(a) + 64 * 1024;
+  goalloc_free(b);
+  char *g = static_cast<char *>(goalloc_realloc(a, 128 * 1024));
+  ASSERT_NE(g, nullptr);
+  if (adjacent) {
+    EXPECT_EQ(g, a) << "the pages after the block were free: it must grow in place";
+    EXPECT_EQ(ga_span_of(addr(g))->npages, 16u);
+    EXPECT_EQ(ga_span_of(addr(g) + 100 * 1024), ga_span_of(addr(g)));
+  }
+  for (size_t i = 0; i < 64 * 1024; i += 512) ASSERT_EQ(g[i], (char)(i >> 9));
+  g[128 * 1024 - 1] = 1;
+  // Shrinking to under half keeps the block and gives the tail back.
+  char *s = static_cast<char *>(goalloc_realloc(g, 40000));
+  ASSERT_EQ(s, g);
+  EXPECT_EQ(ga_span_of(addr(s))->npages, 5u);
+  EXPECT_EQ(goalloc_usable_size(s), 5u * 8192);
+  EXPECT_EQ(ga_span_of(addr(s) + 5 * 8192), nullptr) << "the tail went back to the heap";
+  for (size_t i = 0; i < 40000; i += 512) ASSERT_EQ(s[i], (char)(i >> 9));
+  goalloc_free(s);
+}
+
 TEST_F(LargeDeathTest, InteriorPointer) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(

@@ -1,0 +1,358 @@
+/* gc/stw.c: see stw.h for the protocol, the invariants and the locking. */
+#include "gc/stw.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "gc/maps.h"
+#include "gc/roots.h"
+#include "os.h"
+
+#define CHUNK_BYTES (64 << 10)
+
+static ga_mutex_t reg_lock = GA_MUTEX_INIT; /* the list, the free list, stopper */
+static ga_gc_thread_t *threads;             /* live records, doubly linked */
+static ga_gc_thread_t *free_recs;           /* reusable records (next only) */
+static unsigned nthreads;
+static bool main_registered;
+static pid_t stopper;     /* tid of the thread that has the world stopped, or 0 */
+static int suspend_sig;   /* 0 until ga_gc_stw_init */
+static int world_gen;     /* futex: odd while stopped; the handler sleeps on it */
+static int acks;          /* futex: threads that stopped in this generation */
+
+static __thread ga_gc_thread_t *self_rec;
+
+static long futex(int *uaddr, int op, int val, const struct timespec *ts) {
+  return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+static pid_t my_tid(void) { return (pid_t)syscall(SYS_gettid); }
+
+static inline uintptr_t current_sp(void) {
+  uintptr_t sp;
+  __asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+  return sp;
+}
+
+/* ---- the handler (async-signal-safe: atomics and system calls only) ---- */
+
+static void suspend_handler(int sig, siginfo_t *si, void *ucv) {
+  int saved_errno = errno;
+  ga_gc_thread_t *t = self_rec;
+  unsigned gen = (unsigned)__atomic_load_n(&world_gen, __ATOMIC_ACQUIRE);
+  if (!(gen & 1)) goto out; /* not stopping: someone else's signal */
+  if (!t) {
+    /* A thread that reused a dead registered thread's tid: ack so the
+     * collector does not wait for it, but only for our own signal. */
+    if (si && si->si_code == SI_QUEUE && si->si_pid == getpid() &&
+        (unsigned)si->si_value.sival_int == gen) {
+      __atomic_fetch_add(&acks, 1, __ATOMIC_RELEASE);
+      futex(&acks, FUTEX_WAKE_PRIVATE, 1, NULL);
+    }
+    goto out;
+  }
+  if (t->stopped_gen == gen) goto out; /* a second signal in the same stop */
+
+  const ucontext_t *uc = ucv;
+  for (int i = 0; i < GA_GC_STW_NREGS; i++) t->regs[i] = (uint64_t)uc->uc_mcontext.gregs[i];
+  /* Everything above this frame is live: the signal frame with all the
+   * registers, the red zone below the interrupted rsp, the stack. */
+  uintptr_t sp = current_sp();
+  t->alt_lo = t->alt_hi = 0;
+  if (sp < t->stack_lo || sp >= t->stack_hi) {
+    /* Not on its own stack: on sigaltstack, or on a stack the program
+     * switched to (swapcontext). Scan from sp to the end of that stack,
+     * and the whole normal stack since its sp is unknown. */
+    stack_t ss;
+    uintptr_t lo, hi;
+    if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE) &&
+        sp >= (uintptr_t)ss.ss_sp && sp < (uintptr_t)ss.ss_sp + ss.ss_size) {
+      t->alt_hi = (uintptr_t)ss.ss_sp + ss.ss_size;
+    } else if (ga_gc_maps_find(sp, &lo, &hi)) {
+      t->alt_hi = hi;
+    } else {
+      t->alt_hi = sp; /* nothing known: the normal stack is scanned whole */
+    }
+    t->alt_lo = sp;
+  }
+  t->sp = sp;
+  t->stopped_gen = gen;
+  __atomic_fetch_add(&acks, 1, __ATOMIC_RELEASE);
+  futex(&acks, FUTEX_WAKE_PRIVATE, 1, NULL);
+  while ((unsigned)__atomic_load_n(&world_gen, __ATOMIC_ACQUIRE) == gen)
+    futex(&world_gen, FUTEX_WAIT_PRIVATE, (int)gen, NULL);
+out:
+  errno = saved_errno;
+}
+
+bool ga_gc_stw_init(int sig) {
+  if (sig <= 0) sig = GA_GC_STW_DEFAULT_SIGNAL;
+  if (__atomic_load_n(&suspend_sig, __ATOMIC_ACQUIRE)) return true;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = suspend_handler;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&sa.sa_mask); /* no other handler runs while a thread is stopped */
+  if (sigaction(sig, &sa, NULL) != 0) return false;
+  __atomic_store_n(&suspend_sig, sig, __ATOMIC_RELEASE);
+  return true;
+}
+
+int ga_gc_stw_signal(void) { return suspend_sig; }
+
+/* ---- registry ---- */
+
+static ga_gc_thread_t *alloc_record(void) {
+  if (!free_recs) {
+    ga_gc_thread_t *chunk = ga_os_reserve(CHUNK_BYTES, 4096);
+    if (!chunk) return NULL;
+    size_t n = CHUNK_BYTES / sizeof *chunk;
+    for (size_t i = 0; i < n; i++) {
+      chunk[i].next = free_recs;
+      free_recs = &chunk[i];
+    }
+  }
+  ga_gc_thread_t *t = free_recs;
+  free_recs = t->next;
+  return t;
+}
+
+static void unlink_record(ga_gc_thread_t *t) {
+  if (t->prev) t->prev->next = t->next;
+  else threads = t->next;
+  if (t->next) t->next->prev = t->prev;
+  if (t->is_main) main_registered = false;
+  nthreads--;
+  memset(t, 0, sizeof *t);
+  t->next = free_recs;
+  free_recs = t;
+}
+
+static ga_gc_thread_t *register_with(uintptr_t lo, uintptr_t hi, bool is_main) {
+  if (self_rec) return self_rec;
+  uintptr_t tlo = 0, thi = 0;
+  /* Outside the registry lock: dl_iterate_phdr takes the loader lock,
+   * which comes before the registry lock. */
+  if (ga_gc_roots_static_tls(&tlo, &thi) && tlo >= lo && thi <= hi) tlo = thi = 0;
+  pid_t tid = my_tid();
+  ga_mutex_lock(&reg_lock);
+  /* A record with our tid belongs to a thread that exited without
+   * unregistering (tids are unique among live threads): drop it, or a stop
+   * would wait for two acks from one thread. */
+  for (ga_gc_thread_t *o = threads, *next; o; o = next) {
+    next = o->next;
+    if (o->tid == tid) unlink_record(o);
+  }
+  ga_gc_thread_t *t = alloc_record();
+  if (t) {
+    memset(t, 0, sizeof *t);
+    t->tid = tid;
+    t->is_main = is_main;
+    t->stack_lo = lo;
+    t->stack_hi = hi;
+    t->tls_lo = tlo;
+    t->tls_hi = thi;
+    t->next = threads;
+    if (threads) threads->prev = t;
+    threads = t;
+    nthreads++;
+    if (is_main) main_registered = true;
+    self_rec = t;
+  }
+  ga_mutex_unlock(&reg_lock);
+  return t;
+}
+
+ga_gc_thread_t *ga_gc_stw_register_self_range(uintptr_t lo, uintptr_t hi) {
+  return register_with(lo, hi, my_tid() == getpid());
+}
+
+ga_gc_thread_t *ga_gc_stw_register_self(void) {
+  if (self_rec) return self_rec;
+  uintptr_t lo = 0, hi = 0, sp = current_sp();
+  if (my_tid() == getpid()) {
+    if (!ga_gc_roots_main_stack(&lo, &hi)) return NULL;
+    /* The [stack] mapping grows down to RLIMIT_STACK: count all of it as
+     * the stack so a deeper sp later is still recognised as on it. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < hi && hi - rl.rlim_cur < lo)
+      lo = hi - rl.rlim_cur;
+    return register_with(lo, hi, true);
+  }
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void *addr;
+    size_t size;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+      lo = (uintptr_t)addr;
+      hi = lo + size;
+    }
+    pthread_attr_destroy(&attr);
+  }
+  if (!(sp >= lo && sp < hi) && !ga_gc_maps_find(sp, &lo, &hi)) return NULL;
+  return register_with(lo, hi, false);
+}
+
+void ga_gc_stw_unregister_self(void) {
+  ga_gc_thread_t *t = self_rec;
+  if (!t) return;
+  ga_mutex_lock(&reg_lock);
+  self_rec = NULL;
+  unlink_record(t);
+  ga_mutex_unlock(&reg_lock);
+}
+
+ga_gc_thread_t *ga_gc_stw_self(void) { return self_rec; }
+unsigned ga_gc_stw_count(void) { return __atomic_load_n(&nthreads, __ATOMIC_RELAXED); }
+bool ga_gc_stw_main_registered(void) { return __atomic_load_n(&main_registered, __ATOMIC_RELAXED); }
+
+bool ga_gc_stw_world_stopped(void) { return __atomic_load_n(&world_gen, __ATOMIC_RELAXED) & 1; }
+
+static bool caller_stopped_world(void) {
+  return __atomic_load_n(&stopper, __ATOMIC_RELAXED) == my_tid();
+}
+
+/* ---- stop and start ---- */
+
+static void warn_stragglers(unsigned gen) {
+  for (ga_gc_thread_t *t = threads; t; t = t->next)
+    if (t->tid != stopper && __atomic_load_n(&t->stopped_gen, __ATOMIC_ACQUIRE) != gen)
+      ga_printf(2, "goalloc: gc: thread %d has not stopped yet (suspend signal %d blocked?)\n",
+                (int)t->tid, suspend_sig);
+}
+
+unsigned ga_gc_stw_stop_world(void) {
+  if (!suspend_sig) ga_gc_stw_init(0);
+  ga_mutex_lock(&reg_lock);
+  pid_t me = my_tid(), pid = getpid();
+  unsigned gen = (unsigned)world_gen + 1;
+  stopper = me;
+  __atomic_store_n(&acks, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&world_gen, (int)gen, __ATOMIC_SEQ_CST);
+  unsigned sent = 0;
+  for (ga_gc_thread_t *t = threads, *next; t; t = next) {
+    next = t->next;
+    if (t->tid == me) continue;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = suspend_sig;
+    si.si_code = SI_QUEUE;
+    si.si_pid = pid;
+    si.si_uid = getuid();
+    si.si_value.sival_int = (int)gen;
+    if (syscall(SYS_rt_tgsigqueueinfo, pid, t->tid, suspend_sig, &si) == 0) sent++;
+    else if (errno == ESRCH) unlink_record(t); /* exited without unregistering */
+    else ga_fatal("goalloc: gc: cannot signal thread %d (errno %d)\n", (int)t->tid, errno);
+  }
+  uint64_t start = ga_os_nanotime();
+  bool warned = false;
+  for (;;) {
+    int a = __atomic_load_n(&acks, __ATOMIC_ACQUIRE);
+    if ((unsigned)a >= sent) break;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    futex(&acks, FUTEX_WAIT_PRIVATE, a, &ts);
+    if (!warned && ga_os_nanotime() - start > (uint64_t)GA_GC_STW_WARN_MS * 1000000) {
+      warn_stragglers(gen);
+      warned = true;
+    }
+  }
+  /* Records that did not stop in this generation belong to dead threads
+   * whose tid a stranger reused (it acked for them). */
+  unsigned stopped = 0;
+  for (ga_gc_thread_t *t = threads, *next; t; t = next) {
+    next = t->next;
+    if (t->tid == me) continue;
+    if (__atomic_load_n(&t->stopped_gen, __ATOMIC_ACQUIRE) == gen) stopped++;
+    else unlink_record(t);
+  }
+  return stopped;
+}
+
+void ga_gc_stw_start_world(void) {
+  stopper = 0;
+  __atomic_store_n(&world_gen, world_gen + 1, __ATOMIC_SEQ_CST);
+  futex(&world_gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+  ga_mutex_unlock(&reg_lock);
+}
+
+/* ---- iteration ---- */
+
+static void report(uintptr_t lo, uintptr_t hi, ga_gc_range_fn fn, void *arg) {
+  lo = (lo + 7) & ~(uintptr_t)7;
+  hi &= ~(uintptr_t)7;
+  if (lo < hi) fn(lo, hi, arg);
+}
+
+GA_NOINLINE void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg) {
+  unsigned gen = (unsigned)__atomic_load_n(&world_gen, __ATOMIC_ACQUIRE);
+  pid_t me = my_tid();
+  for (ga_gc_thread_t *t = threads; t; t = t->next) {
+    if (t->tid == me || t->stopped_gen != gen) continue;
+    if (t->alt_lo) {
+      report(t->alt_lo, t->alt_hi, fn, arg);
+      report(t->stack_lo, t->stack_hi, fn, arg);
+    } else {
+      report(t->sp, t->stack_hi, fn, arg);
+    }
+    report((uintptr_t)t->regs, (uintptr_t)(t->regs + GA_GC_STW_NREGS), fn, arg);
+  }
+  ga_gc_thread_t *s = self_rec;
+  if (s) {
+    /* The caller's callee-saved registers go to this frame and to its
+     * record; its live stack is everything above this frame. */
+    __builtin_unwind_init();
+    __asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%rbp, 8(%0)\n\tmov %%r12, 16(%0)\n\t"
+                     "mov %%r13, 24(%0)\n\tmov %%r14, 32(%0)\n\tmov %%r15, 40(%0)"
+                     :
+                     : "r"(s->regs)
+                     : "memory");
+    uintptr_t sp = current_sp();
+    if (sp >= s->stack_lo && sp < s->stack_hi) report(sp, s->stack_hi, fn, arg);
+    else report(s->stack_lo, s->stack_hi, fn, arg);
+    report((uintptr_t)s->regs, (uintptr_t)(s->regs + 6), fn, arg);
+  }
+}
+
+void ga_gc_stw_for_each_thread(void (*fn)(const ga_gc_thread_t *t, void *arg), void *arg) {
+  bool locked = !caller_stopped_world();
+  if (locked) ga_mutex_lock(&reg_lock);
+  for (ga_gc_thread_t *t = threads; t; t = t->next) fn(t, arg);
+  if (locked) ga_mutex_unlock(&reg_lock);
+}
+
+void ga_gc_stw_for_each_tls(ga_gc_range_fn fn, void *arg) {
+  bool locked = !caller_stopped_world();
+  if (locked) ga_mutex_lock(&reg_lock);
+  for (ga_gc_thread_t *t = threads; t; t = t->next)
+    if (t->tls_lo < t->tls_hi) report(t->tls_lo, t->tls_hi, fn, arg);
+  if (locked) ga_mutex_unlock(&reg_lock);
+}
+
+void ga_gc_stw_atfork_child(void) {
+  ga_mutex_reset(&reg_lock);
+  stopper = 0;
+  acks = 0;
+  if (world_gen & 1) world_gen++;
+  for (ga_gc_thread_t *t = threads, *next; t; t = next) {
+    next = t->next;
+    if (t != self_rec) unlink_record(t);
+  }
+  if (self_rec) {
+    self_rec->tid = my_tid();
+    if (self_rec->tid == getpid() && !self_rec->is_main) {
+      /* The child's only thread is its main thread now. */
+      self_rec->is_main = true;
+      main_registered = true;
+    }
+  }
+}
