@@ -24,7 +24,7 @@
 EXPORT void *malloc(size_t size) { return ga_malloc(size); }
 EXPORT void free(void *p) { ga_free(p); }
 EXPORT void cfree(void *p) { ga_free(p); }
-EXPORT void *calloc(size_t n, size_t size) { return ga_calloc(n, size, true); }
+EXPORT void *calloc(size_t n, size_t size) { return ga_calloc(n, size, false); }
 EXPORT void *realloc(void *p, size_t size) { return ga_realloc(p, size); }
 EXPORT void *reallocarray(void *p, size_t n, size_t size) { return goalloc_reallocarray(p, n, size); }
 EXPORT int posix_memalign(void **out, size_t align, size_t size) {
@@ -98,7 +98,7 @@ EXPORT int malloc_info(int options, FILE *fp) {
 /* glibc-internal names that some programs and libraries call directly. */
 EXPORT void *__libc_malloc(size_t size) { return ga_malloc(size); }
 EXPORT void __libc_free(void *p) { ga_free(p); }
-EXPORT void *__libc_calloc(size_t n, size_t size) { return ga_calloc(n, size, true); }
+EXPORT void *__libc_calloc(size_t n, size_t size) { return ga_calloc(n, size, false); }
 EXPORT void *__libc_realloc(void *p, size_t size) { return ga_realloc(p, size); }
 EXPORT void *__libc_memalign(size_t align, size_t size) { return goalloc_memalign(align, size); }
 EXPORT void *__libc_valloc(size_t size) { return goalloc_valloc(size); }

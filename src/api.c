@@ -13,7 +13,7 @@ static bool valid_align(size_t a) { return a && (a & (a - 1)) == 0; }
 
 void *goalloc_malloc(size_t size) { return ga_malloc(size); }
 void goalloc_free(void *p) { ga_free(p); }
-void *goalloc_calloc(size_t n, size_t size) { return ga_calloc(n, size, true); }
+void *goalloc_calloc(size_t n, size_t size) { return ga_calloc(n, size, false); }
 void *goalloc_realloc(void *p, size_t size) { return ga_realloc(p, size); }
 
 void *goalloc_reallocarray(void *p, size_t n, size_t size) {

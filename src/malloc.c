@@ -48,7 +48,14 @@
 #include "tiny.h"
 
 bool ga_initialized;
-size_t ga_tiny_limit = GA_TINY_SIZE; /* 0 with GOALLOC_TINY=0 */
+/* Requests below these sizes go to the tiny allocator: explicit noscan
+ * requests by default, plain malloc only with GOALLOC_TINY=all. Plain malloc
+ * counts as pointer-free while the collector is off, so Go's rule would allow
+ * it, but measured on churning workloads (bench/: strings) tiny blocks cost
+ * time and memory: a block is reusable only once all its objects are freed,
+ * and malloc(1) returning an odd address surprises some programs. */
+size_t ga_tiny_limit = 0;
+size_t ga_tiny_limit_noscan = GA_TINY_SIZE;
 
 /* malloc's size-to-class table for sizes up to 1 KiB: Go's, except that by
  * default blocks of 16 B and more are 16-byte aligned as glibc's are (C only
@@ -64,7 +71,8 @@ static inline unsigned malloc_class(size_t size) {
 }
 
 static void apply_options(void) {
-  ga_tiny_limit = ga_option(GA_OPT_TINY) ? GA_TINY_SIZE : 0;
+  ga_tiny_limit = ga_option(GA_OPT_TINY) == 1 ? GA_TINY_SIZE : 0;
+  ga_tiny_limit_noscan = ga_option(GA_OPT_TINY) == 2 ? 0 : GA_TINY_SIZE;
   if (ga_option(GA_OPT_MIN_ALIGN) == 1) memcpy(class8, ga_size_to_class8, sizeof class8);
   class8[0] = 1; /* malloc(0) without the tiny allocator: a unique 8 B block */
 }
@@ -119,9 +127,10 @@ static inline __attribute__((always_inline)) void *small_alloc(size_t size, int 
   return ga_cache_alloc_slow(c, spc);
 }
 
-static inline __attribute__((always_inline)) void *alloc(size_t size, int noscan) {
+static inline __attribute__((always_inline)) void *alloc(size_t size, int noscan,
+                                                         size_t tiny_limit) {
   if (GA_LIKELY(size <= GA_MAX_SMALL_SIZE)) {
-    if (noscan && size < ga_tiny_limit) {
+    if (noscan && size < tiny_limit) {
       ga_cache_t *c = ga_tls_cache;
       return ga_tiny_alloc_fast(c, size ? size : 1);
     }
@@ -131,19 +140,19 @@ static inline __attribute__((always_inline)) void *alloc(size_t size, int noscan
 }
 
 /* With the collector off nothing is scanned, so plain malloc uses the
- * noscan classes (and so the tiny allocator); the collector's issue will
- * decide what plain malloc means when it is on. */
-void *ga_malloc(size_t size) { return alloc(size, 1); }
-void *ga_malloc_noscan(size_t size) { return alloc(size, 1); }
+ * noscan span classes; the collector's issue will decide what plain malloc
+ * means when it is on. */
+void *ga_malloc(size_t size) { return alloc(size, 1, ga_tiny_limit); }
+void *ga_malloc_noscan(size_t size) { return alloc(size, 1, ga_tiny_limit_noscan); }
 
-void *ga_calloc(size_t n, size_t size, bool noscan) {
+void *ga_calloc(size_t n, size_t size, bool noscan_request) {
   size_t total;
   if (__builtin_mul_overflow(n, size, &total)) {
     errno = ENOMEM;
     return NULL;
   }
   if (total > GA_MAX_SMALL_SIZE) return ga_large_alloc(total, 0, true);
-  void *p = alloc(total, noscan);
+  void *p = alloc(total, 1, noscan_request ? ga_tiny_limit_noscan : ga_tiny_limit);
   if (p) memset(p, 0, total);
   return p;
 }

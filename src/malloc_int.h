@@ -10,13 +10,14 @@
 
 void ga_init(void);
 extern bool ga_initialized;
-extern size_t ga_tiny_limit;
+extern size_t ga_tiny_limit, ga_tiny_limit_noscan;
 
 void *ga_malloc(size_t size);
 void *ga_malloc_noscan(size_t size);
 void ga_free(void *p);
 void ga_free_named(void *p, const char *fn);
-void *ga_calloc(size_t n, size_t size, bool noscan);
+/* noscan_request: the caller promised pointer-free memory (tiny allowed). */
+void *ga_calloc(size_t n, size_t size, bool noscan_request);
 void *ga_realloc(void *p, size_t size);
 void *ga_aligned(size_t align, size_t size, const char *fn);
 size_t ga_usable_size(const void *p);

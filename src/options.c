@@ -27,8 +27,9 @@ static const option_desc_t table[GA_OPT_COUNT] = {
                                 "free pages kept, in percent of the in-use heap (Go: 10)"},
     [GA_OPT_SCAVENGE_PERIOD] = {"GOALLOC_SCAVENGE_PERIOD_MS", KIND_INT, 10, 1, 60000, NULL,
                                 "scavenger wake-up period in milliseconds"},
-    [GA_OPT_TINY] = {"GOALLOC_TINY", KIND_BOOL, 1, 0, 1, NULL,
-                     "pack requests under 16 bytes into shared 16-byte blocks (Go's tiny allocator)"},
+    [GA_OPT_TINY] = {"GOALLOC_TINY", KIND_ENUM, 0, 0, 2, "noscan|all|off",
+                     "Go's tiny allocator (requests under 16 B packed into 16-byte blocks): "
+                     "for goalloc_malloc_noscan only, for every malloc, or never"},
     [GA_OPT_MIN_ALIGN] = {"GOALLOC_MIN_ALIGN", KIND_ENUM, 0, 0, 1, "16|8",
                           "alignment of blocks of 16 B and more: 16 as glibc, or 8 to use Go's 24 B class"},
 };

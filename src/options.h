@@ -13,7 +13,7 @@ typedef enum {
   GA_OPT_SCAVENGE,         /* background scavenger on/off */
   GA_OPT_SCAVENGE_RETAIN,  /* percent of the in-use heap kept as free pages */
   GA_OPT_SCAVENGE_PERIOD,  /* scavenger wake-up period, ms */
-  GA_OPT_TINY,             /* tiny allocator for requests < 16 B */
+  GA_OPT_TINY,             /* tiny allocator: 0 noscan requests only, 1 all, 2 off */
   GA_OPT_MIN_ALIGN,        /* 0: 16-byte alignment from 16 B up; 1: Go's 8-byte 24 B class */
   GA_OPT_COUNT
 } ga_option_t;
