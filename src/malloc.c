@@ -192,17 +192,7 @@ static inline __attribute__((always_inline)) void free_impl(void *ptr, const cha
       uint64_t *w = &s->allocBits[idx >> 6];
       uint64_t m = (uint64_t)1 << (idx & 63);
       if (GA_LIKELY(*w & m)) {
-        uint64_t nw = *w & ~m;
-        GA_STORE(*w, nw);
-        if (idx < s->freeindex && s->held) {
-          /* Freed into the current span behind the allocation point: move
-           * the point back, so the next malloc of this class reuses the
-           * block just freed while it is still in the CPU cache (what a
-           * LIFO free list gives; Go's forward-only freeindex would cycle
-           * through the whole span first). */
-          s->freeindex = (uint32_t)idx;
-          s->allocCache = ~nw >> (idx & 63);
-        }
+        GA_STORE(*w, *w & ~m);
         uint32_t n = s->allocCount - 1;
         GA_STORE(s->allocCount, n);
         if (GA_UNLIKELY(n == 0 || n == s->mark)) ga_cache_after_local_free(c, s);
