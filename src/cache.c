@@ -186,7 +186,9 @@ void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
       ga_span_list_push(&c->full[spc], s, GA_LIST_FULL);
     }
     rescanned = false;
-    s = ga_span_list_pop(&c->partial[spc]);
+    /* Oldest partial span first: it has had the longest to collect frees,
+     * so it serves the most allocations before the next switch. */
+    s = ga_span_list_pop_oldest(&c->partial[spc]);
     if (!s && (s = ga_span_list_pop(&c->empty[spc])) != NULL)
       c->empty_bytes -= s->npages * GA_PAGE_SIZE;
     if (s) {

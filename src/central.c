@@ -6,6 +6,11 @@
 
 ga_central_t ga_central[GA_NUM_CACHE_CLASSES];
 
+/* Lock held: tells lock-free peekers whether the partial list has spans. */
+static void publish(ga_central_t *ct) {
+  __atomic_store_n(&ct->nonempty, ct->partial.first != NULL, __ATOMIC_RELAXED);
+}
+
 static void set_owner(ga_span_t *s, ga_cache_t *c) {
   ga_spin_lock(&s->xlock);
   GA_STORE(s->owner, c);
@@ -17,9 +22,10 @@ ga_span_t *ga_central_cache_span(unsigned spc, ga_cache_t *c) {
   ga_central_t *ct = &ga_central[spc];
   /* Racy peek: most of the time central is empty and we go to the heap
    * without touching the lock. */
-  if (__atomic_load_n(&ct->partial.first, __ATOMIC_RELAXED)) {
+  if (__atomic_load_n(&ct->nonempty, __ATOMIC_RELAXED)) {
     ga_mutex_lock(&ct->lock);
     ga_span_t *s = ga_span_list_pop(&ct->partial);
+    publish(ct);
     if (s) set_owner(s, c);
     ga_mutex_unlock(&ct->lock);
     if (s) {
@@ -55,6 +61,7 @@ bool ga_central_free(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn) {
   ga_span_count(s, -1);
   if (s->allocCount == 0) {
     ga_span_list_remove(s->list == GA_LIST_CFULL ? &ct->full : &ct->partial, s);
+    publish(ct);
     ga_mutex_unlock(&ct->lock);
     ga_heap_free_span(s);
     return true;
@@ -62,6 +69,7 @@ bool ga_central_free(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn) {
   if (s->list == GA_LIST_CFULL) {
     ga_span_list_remove(&ct->full, s);
     ga_span_list_push(&ct->partial, s, GA_LIST_CPARTIAL);
+    publish(ct);
   }
   ga_mutex_unlock(&ct->lock);
   return true;
@@ -91,6 +99,7 @@ bool ga_central_uncache_span(unsigned spc, ga_span_t *s) {
     ga_span_list_push(&ct->full, s, GA_LIST_CFULL);
   else
     ga_span_list_push(&ct->partial, s, GA_LIST_CPARTIAL);
+  publish(ct);
   ga_mutex_unlock(&ct->lock);
   return true;
 }

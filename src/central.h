@@ -23,6 +23,7 @@
 typedef struct {
   ga_mutex_t lock;
   ga_span_list_t partial, full;
+  int nonempty; /* partial.first != NULL, for the racy peek before locking */
 } __attribute__((aligned(64))) ga_central_t;
 
 extern ga_central_t ga_central[GA_NUM_CACHE_CLASSES];

@@ -115,16 +115,21 @@ static inline __attribute__((always_inline)) void *small_alloc(size_t size, int 
   unsigned spc = ga_spanclass(malloc_class(size), noscan);
   ga_span_t *s = c->alloc[spc];
   uint64_t cache = s->allocCache;
-  if (GA_LIKELY(cache)) {
-    /* Slots past nelems have their allocBit set (span.c), so a set bit in
-     * allocCache is always a real free slot: no bound check here. */
-    unsigned bit = (unsigned)__builtin_ctzll(cache);
-    uint32_t idx = s->freeindex + bit;
-    s->allocCache = cache >> bit >> 1;
-    s->freeindex = idx + 1;
-    return (void *)ga_span_take_slot(s, idx);
+  uint32_t from = s->freeindex;
+  if (GA_UNLIKELY(!cache)) {
+    /* The rest of this 64-slot word is taken: try the next word here
+     * before the slow path (most refills need nothing more). */
+    from = (from + 63) & ~(uint32_t)63;
+    if (from >= s->nelems || !(cache = ~s->allocBits[from >> 6]))
+      return ga_cache_alloc_slow(c, spc);
   }
-  return ga_cache_alloc_slow(c, spc);
+  /* Slots past nelems have their allocBit set (span.c), so a set bit in
+   * allocCache is always a real free slot: no bound check here. */
+  unsigned bit = (unsigned)__builtin_ctzll(cache);
+  uint32_t idx = from + bit;
+  s->allocCache = cache >> bit >> 1;
+  s->freeindex = idx + 1;
+  return (void *)ga_span_take_slot(s, idx);
 }
 
 static inline __attribute__((always_inline)) void *alloc(size_t size, int noscan,

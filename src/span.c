@@ -68,7 +68,7 @@ uint32_t ga_span_next_free_index(ga_span_t *s) {
 void ga_span_list_push(ga_span_list_t *l, ga_span_t *s, uint8_t which) {
   s->prev = NULL;
   s->next = l->first;
-  if (l->first) l->first->prev = s;
+  if (l->first) l->first->prev = s; else l->last = s;
   l->first = s;
   s->list = which;
   l->n++;
@@ -76,10 +76,16 @@ void ga_span_list_push(ga_span_list_t *l, ga_span_t *s, uint8_t which) {
 
 void ga_span_list_remove(ga_span_list_t *l, ga_span_t *s) {
   if (s->prev) s->prev->next = s->next; else l->first = s->next;
-  if (s->next) s->next->prev = s->prev;
+  if (s->next) s->next->prev = s->prev; else l->last = s->prev;
   s->next = s->prev = NULL;
   s->list = GA_LIST_NONE;
   l->n--;
+}
+
+ga_span_t *ga_span_list_pop_oldest(ga_span_list_t *l) {
+  ga_span_t *s = l->last;
+  if (s) ga_span_list_remove(l, s);
+  return s;
 }
 
 ga_span_t *ga_span_list_pop(ga_span_list_t *l) {

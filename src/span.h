@@ -147,11 +147,13 @@ static inline bool ga_span_is_allocated(const ga_span_t *s, uint32_t idx) {
 
 /* Doubly linked span lists (owned by whoever owns the spans on them). */
 typedef struct {
-  ga_span_t *first;
+  ga_span_t *first, *last;
   size_t n;
 } ga_span_list_t;
 void ga_span_list_push(ga_span_list_t *l, ga_span_t *s, uint8_t which);
 void ga_span_list_remove(ga_span_list_t *l, ga_span_t *s);
 ga_span_t *ga_span_list_pop(ga_span_list_t *l);
+/* The span pushed longest ago (FIFO use of the list). */
+ga_span_t *ga_span_list_pop_oldest(ga_span_list_t *l);
 
 #endif

@@ -32,8 +32,9 @@
  * conservatively ("all dirty") from the first untracked page on.
  *
  * fork: the child's mappings lose their registration (we do not ask for
- * UFFD_FEATURE_EVENT_FORK); call ga_gc_dirty_atfork_child, which drops to
- * GA_GC_DIRTY_ALL until the child calls init and tracks again. */
+ * UFFD_FEATURE_EVENT_FORK); call ga_gc_dirty_atfork_child, which closes the
+ * parent's descriptors and returns to GA_GC_DIRTY_NONE (collect answers
+ * "all dirty") until the child calls init and tracks again. */
 #ifndef GA_GC_DIRTY_H
 #define GA_GC_DIRTY_H
 

@@ -293,6 +293,16 @@ static void report(uintptr_t lo, uintptr_t hi, ga_gc_range_fn fn, void *arg) {
   if (lo < hi) fn(lo, hi, arg);
 }
 
+/* The lowest stack address that is safe to read when the whole stack must
+ * be scanned. The main thread's stack_lo is its RLIMIT_STACK floor (so a
+ * deep sp is still recognised as on the stack), below which nothing may be
+ * mapped yet: use the [stack] mapping as it is now. */
+static uintptr_t full_scan_lo(const ga_gc_thread_t *t) {
+  uintptr_t lo, hi;
+  if (t->is_main && ga_gc_maps_find(t->stack_hi - 1, &lo, &hi) && lo > t->stack_lo) return lo;
+  return t->stack_lo;
+}
+
 GA_NOINLINE void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg) {
   unsigned gen = (unsigned)__atomic_load_n(&world_gen, __ATOMIC_ACQUIRE);
   pid_t me = my_tid();
@@ -300,7 +310,7 @@ GA_NOINLINE void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg) {
     if (t->tid == me || t->stopped_gen != gen) continue;
     if (t->alt_lo) {
       report(t->alt_lo, t->alt_hi, fn, arg);
-      report(t->stack_lo, t->stack_hi, fn, arg);
+      report(full_scan_lo(t), t->stack_hi, fn, arg);
     } else {
       report(t->sp, t->stack_hi, fn, arg);
     }
@@ -318,7 +328,7 @@ GA_NOINLINE void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg) {
                      : "memory");
     uintptr_t sp = current_sp();
     if (sp >= s->stack_lo && sp < s->stack_hi) report(sp, s->stack_hi, fn, arg);
-    else report(s->stack_lo, s->stack_hi, fn, arg);
+    else report(full_scan_lo(s), s->stack_hi, fn, arg);
     report((uintptr_t)s->regs, (uintptr_t)(s->regs + 6), fn, arg);
   }
 }

@@ -61,7 +61,9 @@ typedef struct ga_gc_thread {
   struct ga_gc_thread *next, *prev;
   pid_t tid;
   bool is_main;
-  uintptr_t stack_lo, stack_hi; /* the stack: [stack_lo, stack_hi) */
+  /* The stack: [stack_lo, stack_hi). For the main thread stack_lo is the
+   * RLIMIT_STACK floor, which may not be mapped yet. */
+  uintptr_t stack_lo, stack_hi;
   uintptr_t tls_lo, tls_hi;     /* static TLS + TCB outside the stack; 0 if inside */
   /* Valid while stopped in generation stopped_gen: */
   uintptr_t sp;                 /* scan [sp, stack_hi) */

@@ -314,7 +314,7 @@ TEST(Pacer, ConsMarkMeasuredAndSmoothedAsMaxOfLastFive) {
   EXPECT_NEAR(p.cons_mark, 7.0 / 26.0, 1e-12);
   EXPECT_DOUBLE_EQ(p.cons_mark, first);
 
-  // Then cycles measuring 0.1 each (10 MiB allocated, 30 MiB scanned, no
+  // Then cycles measuring 1/9 each (10 MiB allocated, 30 MiB scanned, no
   // assists: (10 * .25) / (30 * .75) = 1/9): the first reading stays the
   // maximum for four more cycles, then drops out.
   const double later = (10.0 * 0.25) / (30.0 * 0.75);

@@ -255,3 +255,19 @@ TEST(Roots, AllKindsTogether) {
   EXPECT_TRUE(gc_covered(v, (uintptr_t)&local, 4));
   ga_gc_roots_clear();
 }
+
+TEST(Maps, FindsMappingsWithoutMalloc) {
+  volatile int local = 0;
+  uintptr_t lo, hi;
+  ASSERT_TRUE(ga_gc_maps_find((uintptr_t)&local, &lo, &hi));
+  EXPECT_TRUE((uintptr_t)&local >= lo && (uintptr_t)&local < hi);
+  EXPECT_EQ(lo % 4096, 0u);
+  EXPECT_EQ(hi % 4096, 0u);
+  uintptr_t slo, shi;
+  ASSERT_TRUE(ga_gc_maps_find_named("[stack]", &slo, &shi));
+  EXPECT_EQ(slo, lo);  // gtest runs tests on the main thread
+  EXPECT_EQ(shi, hi);
+  EXPECT_TRUE(ga_gc_maps_find((uintptr_t)&gc_test_data_ptr, &lo, &hi));
+  EXPECT_FALSE(ga_gc_maps_find(0x1000, &lo, &hi));  // the zero page is never mapped
+  EXPECT_FALSE(ga_gc_maps_find_named("[no such mapping]", &lo, &hi));
+}
