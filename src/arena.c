@@ -64,10 +64,7 @@ ga_arena_t *ga_arena_create_partial(void) {
       if (ga_arena_of(hints[i])) continue;
       char *mem = ga_os_reserve_at((void *)hints[i], size);
       if (!mem) continue;
-      ga_arena_t *a = create_at(mem, 1, false, size);
-      if (a) return a;
-      ga_os_release(mem, size);
-      return NULL;
+      return create_at(mem, 1, false, size); /* unmaps mem itself on failure */
     }
   }
   return NULL;
@@ -75,7 +72,7 @@ ga_arena_t *ga_arena_create_partial(void) {
 
 static ga_arena_t *create_at(char *mem, size_t n, bool huge, size_t mapped) {
   if ((uintptr_t)mem + n * GA_ARENA_SIZE > ((uintptr_t)1 << GA_ADDR_BITS)) {
-    ga_os_release(mem, n * GA_ARENA_SIZE);
+    ga_os_release(mem, mapped);
     return NULL;
   }
   ga_arena_t *first = NULL;
@@ -107,7 +104,7 @@ static ga_arena_t *create_at(char *mem, size_t n, bool huge, size_t mapped) {
     index_set(base, a);
     if (!first) first = a;
   }
-  ga_metadata_mapped += n * meta_size();
+  __atomic_fetch_add(&ga_metadata_mapped, n * meta_size(), __ATOMIC_RELAXED);
   ga_arenas_reserved += n;
   last_base = first->base;
   return first;
@@ -123,7 +120,7 @@ void ga_arena_destroy_huge(ga_arena_t *first) {
     ga_os_release(a, meta_size());
   }
   ga_os_release((void *)base, n * GA_ARENA_SIZE);
-  ga_metadata_mapped -= n * meta_size();
+  __atomic_fetch_sub(&ga_metadata_mapped, n * meta_size(), __ATOMIC_RELAXED);
   ga_arenas_reserved -= n;
 }
 

@@ -7,6 +7,7 @@
 #include "fixalloc.h"
 #include "heap.h"
 #include "malloc_int.h"
+#include "scavenger.h"
 #include "tiny.h"
 
 /* Statically initialised: a library constructor that runs before ours may
@@ -79,6 +80,7 @@ static void list_fix_after_free(ga_cache_t *c, ga_span_t *s) {
 void ga_cache_after_local_free(ga_cache_t *c, ga_span_t *s) {
   int saved = errno; /* free() preserves errno; the heap may touch it */
   list_fix_after_free(c, s);
+  ga_scavenger_start_pending();
   errno = saved;
 }
 
@@ -181,7 +183,7 @@ void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
         continue;
       }
       ga_span_count(s, -1); /* drop the cache's hold (see cache.h) */
-      s->held = 0;
+      GA_STORE(s->held, 0);
       s->mark = s->nelems - quarter;
       ga_span_list_push(&c->full[spc], s, GA_LIST_FULL);
     }
@@ -203,7 +205,8 @@ void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
     }
     s->list = GA_LIST_NONE;
     ga_span_count(s, 1); /* the cache's hold */
-    s->held = 1;
+    s->mark = UINT32_MAX;
+    GA_STORE(s->held, 1);
     c->alloc[spc] = s;
   }
 }
@@ -244,7 +247,7 @@ void ga_cache_release(ga_cache_t *c) {
       if (s != &ga_empty_span) {
         if (s->held) {
           ga_span_count(s, -1);
-          s->held = 0;
+          GA_STORE(s->held, 0);
         }
         if (ga_central_uncache_span(spc, s)) c->alloc[spc] = &ga_empty_span;
         else done = false;
@@ -264,16 +267,80 @@ void ga_cache_release(ga_cache_t *c) {
   ga_fixalloc_free(&cache_fixalloc, c);
 }
 
+/* fork child: collects the spans of caches that died with their threads.
+ * Their lists cannot be trusted (a thread may have been stopped halfway
+ * through moving a span between them), so ownership is rebuilt from the
+ * spans themselves. */
+static ga_span_t *orphans;
+
+static void fork_fix_span(ga_span_t *s, void *arg) {
+  ga_cache_t *mine = arg;
+  s->xlock.locked = 0; /* a thread that is gone may have held it */
+  if (s->spanclass == 0 && !s->tiny) return; /* large: owned by the heap */
+  ga_cache_t *o = s->owner;
+  if (o == NULL) return; /* in mcentral: consistent, its lock was held */
+  if (o == mine) {
+    /* Our spans stay ours; a drain of our remote stack cannot have been
+     * running (we were forking), but pushes by other threads may have been
+     * halfway: requeue whatever xfree holds. */
+    s->xqueued = false;
+    return;
+  }
+  s->next = orphans;
+  orphans = s;
+}
+
 void ga_caches_fork_child(void) {
-  /* Only the forking thread exists in the child: every other cache is dead.
-   * Their spans go to mcentral so the child can free what they allocated. */
   ga_mutex_reset(&ga_caches_lock);
   ga_mutex_reset(&cache_fixalloc.lock);
   ga_cache_t *mine = ga_tls_cache;
+  if (mine != &ga_empty_cache) mine->remote = NULL;
+  orphans = NULL;
+  ga_heap_for_each_span(fork_fix_span, mine);
+  /* Our own spans with remote frees pending go back on our stack. */
+  if (mine != &ga_empty_cache) {
+    for (unsigned spc = 0; spc < GA_NUM_CACHE_CLASSES; spc++) {
+      ga_span_list_t *lists[] = {&mine->partial[spc], &mine->full[spc]};
+      for (unsigned k = 0; k < 2; k++)
+        for (ga_span_t *s = lists[k]->first; s; s = s->next)
+          if (s->xfree && !s->xqueued) {
+            s->xqueued = true;
+            s->xnext = mine->remote;
+            mine->remote = s;
+          }
+      ga_span_t *cur = mine->alloc[spc];
+      if (cur != &ga_empty_span && cur->xfree && !cur->xqueued) {
+        cur->xqueued = true;
+        cur->xnext = mine->remote;
+        mine->remote = cur;
+      }
+    }
+  }
+  /* Orphans: drop the dead cache's hold, apply pending remote frees, hand
+   * to mcentral (or the heap when empty). */
+  while (orphans) {
+    ga_span_t *s = orphans;
+    orphans = s->next;
+    if (s->held) {
+      s->allocCount--;
+      GA_STORE(s->held, 0);
+    }
+    s->xqueued = false;
+    s->list = GA_LIST_NONE;
+    s->next = s->prev = NULL;
+    s->mark = UINT32_MAX;
+    ga_central_uncache_span(ga_span_cache_class(s), s);
+  }
+  /* The dead caches themselves: freed without walking their lists. */
   ga_cache_t *c = all_caches;
   while (c) {
     ga_cache_t *next = c->next;
-    if (c != mine) ga_cache_release(c);
+    if (c != mine) {
+      if (c->prev) c->prev->next = c->next; else all_caches = c->next;
+      if (c->next) c->next->prev = c->prev;
+      ga_caches_live--;
+      ga_fixalloc_free(&cache_fixalloc, c);
+    }
     c = next;
   }
 }

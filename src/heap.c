@@ -172,12 +172,15 @@ void ga_heap_for_each_span(void (*fn)(ga_span_t *s, void *arg), void *arg) {
 void ga_heap_lock_all(void) {
   ga_mutex_lock(&ga_heap_lock);
   ga_mutex_lock(&span_fixalloc.lock);
+  ga_tiny_lock();
 }
 void ga_heap_unlock_all(void) {
+  ga_tiny_unlock();
   ga_mutex_unlock(&span_fixalloc.lock);
   ga_mutex_unlock(&ga_heap_lock);
 }
 void ga_heap_reset_locks(void) {
+  ga_tiny_reset_lock();
   ga_mutex_reset(&span_fixalloc.lock);
   ga_mutex_reset(&ga_heap_lock);
 }

@@ -184,6 +184,7 @@ GA_NOINLINE static void free_slow(ga_cache_t *c, ga_span_t *s, uintptr_t p, cons
     else
       ga_span_free_remote(s, p, (uint32_t)idx, fn);
   }
+  ga_scavenger_start_pending();
   errno = saved;
 }
 
@@ -247,7 +248,7 @@ void *ga_realloc(void *old, size_t size) {
   if (!s || s->state != GA_SPAN_INUSE) {
     have = 0;
   } else if (s->tiny) {
-    have = ga_tiny_usable(s, p);
+    have = ga_tiny_live(s, p) ? ga_tiny_usable(s, p) : 0;
   } else if (s->spanclass == 0) {
     have = p == s->base ? ga_large_usable(s) : 0;
     large = true;
@@ -327,7 +328,9 @@ int ga_trim(size_t pad) {
     if (__atomic_load_n(&c->remote, __ATOMIC_RELAXED)) ga_cache_drain_remote(c);
     ga_cache_free_empty(c);
   }
-  return ga_scavenge_all() > 0;
+  int released = ga_scavenge_all() > 0;
+  ga_scavenger_start_pending();
+  return released;
 }
 
 /* ---- fork ---- */
@@ -349,13 +352,9 @@ static void fork_parent(void) {
   ga_scavenger_unlock();
 }
 
-static void reset_span_lock(ga_span_t *s, void *arg) { s->xlock.locked = 0; }
-
 static void fork_child(void) {
   ga_heap_reset_locks();
   for (unsigned i = 0; i < GA_NUM_CACHE_CLASSES; i++) ga_mutex_reset(&ga_central[i].lock);
-  /* A thread that does not exist here may have held a span's xlock. */
-  ga_heap_for_each_span(reset_span_lock, NULL);
   ga_scavenger_fork_child();
   ga_caches_fork_child();
 }

@@ -66,10 +66,13 @@ static void *scavenger_main(void *arg) {
       ga_os_sleep_ms((unsigned)ga_option(GA_OPT_SCAVENGE_PERIOD));
       continue;
     }
-    int w = __atomic_load_n(&wake_word, __ATOMIC_ACQUIRE);
-    __atomic_store_n(&sleeping, 1, __ATOMIC_RELEASE);
+    /* Store sleeping, then read the page counts; a kicker updates the
+     * counts, then reads sleeping. Sequentially consistent on both sides,
+     * so at least one of the two sees the other (no lost wakeup). */
+    int w = __atomic_load_n(&wake_word, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&sleeping, 1, __ATOMIC_SEQ_CST);
     if (!excess_pages()) syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, w, NULL, NULL, 0);
-    __atomic_store_n(&sleeping, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&sleeping, 0, __ATOMIC_RELAXED);
   }
   return arg;
 }
@@ -78,21 +81,33 @@ void ga_scavenger_enable(void) {
   enabled = ga_option(GA_OPT_SCAVENGE) != 0;
 }
 
+static bool want_start;
+
 void ga_scavenger_kick(void) {
   if (!enabled || !excess_pages()) return;
   if (!__atomic_load_n(&started, __ATOMIC_ACQUIRE)) {
-    if (__atomic_exchange_n(&started, true, __ATOMIC_ACQ_REL)) return;
-    int saved = errno;
-    if (!ga_os_thread_start(scavenger_main, NULL)) enabled = false;
-    errno = saved;
+    /* Not here: the kick comes from deep inside free and refill paths,
+     * and pthread_create calls malloc. ga_scavenger_start_pending, called
+     * where the allocator's state is whole, starts the thread. */
+    __atomic_store_n(&want_start, true, __ATOMIC_RELAXED);
     return;
   }
-  if (__atomic_load_n(&sleeping, __ATOMIC_ACQUIRE)) {
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&sleeping, __ATOMIC_SEQ_CST)) {
     __atomic_fetch_add(&wake_word, 1, __ATOMIC_RELEASE);
     int saved = errno;
     syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     errno = saved;
   }
+}
+
+void ga_scavenger_start_pending(void) {
+  if (!__atomic_load_n(&want_start, __ATOMIC_RELAXED) || !enabled) return;
+  if (__atomic_exchange_n(&started, true, __ATOMIC_ACQ_REL)) return;
+  __atomic_store_n(&want_start, false, __ATOMIC_RELAXED);
+  int saved = errno;
+  if (!ga_os_thread_start(scavenger_main, NULL)) enabled = false;
+  errno = saved;
 }
 
 void ga_scavenger_lock(void) { ga_mutex_lock(&scav_lock); }
@@ -101,4 +116,5 @@ void ga_scavenger_fork_child(void) {
   ga_mutex_reset(&scav_lock);
   started = false;
   sleeping = 0;
+  want_start = false; /* the next free that leaves excess pages asks again */
 }

@@ -21,6 +21,10 @@
 void ga_scavenger_enable(void);
 /* After pages were freed; cheap when there is nothing to do. */
 void ga_scavenger_kick(void);
+/* Starts the thread if a kick asked for it: called only where the
+ * allocator's state is whole (the end of free's slow paths), since starting a
+ * thread allocates. */
+void ga_scavenger_start_pending(void);
 /* Returns all free pages to the OS; the number of bytes released. */
 size_t ga_scavenge_all(void);
 extern uint64_t ga_scavenged_total;

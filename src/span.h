@@ -68,7 +68,8 @@ typedef struct ga_span {
   uint32_t allocCount;
   uint32_t limit; /* nelems * elemsize: offsets at or past it are tail waste */
   uint32_t mark;  /* on the full list: the allocCount at which a free moves the
-                   * span back to partial; UINT32_MAX (never) elsewhere */
+                   * span back to partial; UINT32_MAX when current (elsewhere
+                   * a stale value only costs a needless slow-path call) */
   uint8_t spanclass;
   uint8_t list;
   uint8_t state;

@@ -5,6 +5,7 @@
 #include "central.h"
 #include "fixalloc.h"
 #include "malloc_int.h"
+#include "scavenger.h"
 
 static ga_fixalloc_t ref_fixalloc = GA_FIXALLOC_INIT(sizeof(uint64_t) * (GA_PAGE_SIZE / 16));
 
@@ -23,7 +24,7 @@ static void free_block(ga_cache_t *c, ga_span_t *s, uintptr_t blk) {
   int saved = errno; /* free() preserves errno; the heap may touch it */
   uint32_t idx = (uint32_t)((blk - s->base) >> 4);
   __atomic_store_n(ga_tiny_ref(s, blk), 0, __ATOMIC_RELAXED);
-  if (GA_LOAD(s->owner) == c && c != &ga_empty_cache)
+  if (GA_LOAD(s->owner) == c)
     ga_cache_free_local(c, s, blk, idx, "free");
   else
     ga_span_free_remote(s, blk, idx, "free");
@@ -118,6 +119,7 @@ void ga_tiny_free(ga_cache_t *c, ga_span_t *s, uintptr_t p, const char *fn) {
   uint64_t left = old & ~bit;
   if ((left & (0xffff | GA_TINY_HELD)) == 0) {
     free_block(c, s, blk);
+    ga_scavenger_start_pending();
   } else if ((left & 0xffff) == 0 && c->tiny == blk) {
     /* The last object of our own current block: start the block over, so a
      * malloc/free pair of tiny objects never leaves the fast path. */
@@ -125,6 +127,17 @@ void ga_tiny_free(ga_cache_t *c, ga_span_t *s, uintptr_t p, const char *fn) {
     c->tinyoffset = 0;
   }
 }
+
+bool ga_tiny_live(const ga_span_t *s, uintptr_t p) {
+  uint32_t idx = (uint32_t)((p - s->base) >> 4);
+  if (idx >= s->nelems || !ga_span_is_allocated(s, idx)) return false;
+  return __atomic_load_n(ga_tiny_ref(s, p & ~(uintptr_t)15), __ATOMIC_RELAXED) >> (p & 15) & 1;
+}
+
+/* fork: the block-state allocator's lock, with the heap's. */
+void ga_tiny_lock(void) { ga_mutex_lock(&ref_fixalloc.lock); }
+void ga_tiny_unlock(void) { ga_mutex_unlock(&ref_fixalloc.lock); }
+void ga_tiny_reset_lock(void) { ga_mutex_reset(&ref_fixalloc.lock); }
 
 size_t ga_tiny_usable(const ga_span_t *s, uintptr_t p) {
   unsigned off = (unsigned)(p & 15);

@@ -43,6 +43,11 @@ static inline void *ga_tiny_alloc_fast(ga_cache_t *c, size_t size);
 void *ga_tiny_alloc_slow(ga_cache_t *c, size_t size);
 void ga_tiny_free(ga_cache_t *c, ga_span_t *s, uintptr_t p, const char *fn);
 size_t ga_tiny_usable(const ga_span_t *s, uintptr_t p);
+/* p starts a live tiny object of s. */
+bool ga_tiny_live(const ga_span_t *s, uintptr_t p);
+void ga_tiny_lock(void);
+void ga_tiny_unlock(void);
+void ga_tiny_reset_lock(void);
 /* The cache lets go of its current block (thread exit). */
 void ga_tiny_drop_block(ga_cache_t *c);
 
