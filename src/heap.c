@@ -153,8 +153,8 @@ void ga_heap_shrink_large(ga_span_t *s, size_t npages) {
 }
 
 void ga_heap_for_each_span(void (*fn)(ga_span_t *s, void *arg), void *arg) {
-  /* Huge groups are not in the page allocator's list; their spans are found
-   * through the large-object walk of the index (rare, and stats only). */
+  /* Huge groups are not in the page allocator's list and are not visited:
+   * they hold one large object each, counted in ga_heap_stats. */
   for (size_t k = 0; k < ga_pages_arena_count(); k++) {
     ga_arena_t *a = ga_pages_arena(k);
     for (size_t w = 0; w < GA_ARENA_WORDS; w++) {

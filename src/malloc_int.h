@@ -1,4 +1,4 @@
-/* malloc.h: goalloc's internal entry points (the public names in
+/* malloc_int.h: goalloc's internal entry points (the public names in
  * include/goalloc.h and preload/ are thin wrappers over these). */
 #ifndef GA_MALLOC_H
 #define GA_MALLOC_H

@@ -7,7 +7,8 @@
  * explicitly, so here allocation also sets the object's bit and a free
  * clears it: a clear bit means free, which is how double frees are caught.
  * A freed slot below freeindex is found again when the span is rescanned
- * (freeindex back to 0), which happens when the search reaches the end.
+ * (freeindex back to 0): when the search reaches the end with a quarter of
+ * the span free, or when the span comes back from the full list.
  *
  * Ownership, the rule every field follows:
  *  - A small span is owned by one thread cache (owner) or by its mcentral
