@@ -92,7 +92,7 @@ void ga_scavenger_kick(void) {
     __atomic_store_n(&want_start, true, __ATOMIC_RELAXED);
     return;
   }
-  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  __atomic_fetch_add(&wake_word, 0, __ATOMIC_SEQ_CST); /* a full barrier TSan understands */
   if (__atomic_load_n(&sleeping, __ATOMIC_SEQ_CST)) {
     __atomic_fetch_add(&wake_word, 1, __ATOMIC_RELEASE);
     int saved = errno;
