@@ -33,8 +33,8 @@ static void index_set(uintptr_t base, ga_arena_t *a) {
 
 static ga_arena_t *create_at(char *mem, size_t n, bool huge, size_t mapped);
 
-ga_arena_t *ga_arena_create(size_t n, bool huge) {
-  char *mem = ga_os_reserve(n * GA_ARENA_SIZE, GA_ARENA_SIZE);
+ga_arena_t *ga_arena_create(size_t n, bool huge, size_t align) {
+  char *mem = ga_os_reserve(n * GA_ARENA_SIZE, align > GA_ARENA_SIZE ? align : GA_ARENA_SIZE);
   if (!mem) return NULL;
   return create_at(mem, n, huge, n * GA_ARENA_SIZE);
 }

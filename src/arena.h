@@ -87,8 +87,9 @@ static inline struct ga_span *ga_span_of(uintptr_t p) {
 }
 
 /* Heap lock held. Reserves n contiguous arenas (huge: one object spans
- * them all) and registers them in the index. NULL if the OS refuses. */
-ga_arena_t *ga_arena_create(size_t n, bool huge);
+ * them all) at an address aligned to max(64 MiB, align) and registers them
+ * in the index. NULL if the OS refuses. */
+ga_arena_t *ga_arena_create(size_t n, bool huge, size_t align);
 /* Heap lock held. When a whole arena cannot be reserved (RLIMIT_AS, no
  * overcommit), an arena whose first part only is mapped, so that small
  * allocations keep working: the largest of 32 MiB, 16 MiB, ... 256 KiB that

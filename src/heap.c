@@ -31,10 +31,9 @@ static void unrecord(ga_span_t *s) {
 }
 
 static ga_span_t *alloc_huge(size_t npages, size_t align_pages) {
-  /* Arenas are 64 MiB aligned, so any alignment up to that is free. */
-  if (align_pages > GA_PAGES_PER_ARENA) return NULL;
+  /* Arenas are 64 MiB aligned; larger alignments align the reservation. */
   size_t n = (npages + GA_PAGES_PER_ARENA - 1) / GA_PAGES_PER_ARENA;
-  ga_arena_t *a = ga_arena_create(n, true);
+  ga_arena_t *a = ga_arena_create(n, true, align_pages * GA_PAGE_SIZE);
   if (!a) return NULL;
   ga_span_t *s = ga_fixalloc_alloc(&span_fixalloc);
   if (!s) {

@@ -138,7 +138,7 @@ static long arena_find(const ga_arena_t *a, size_t n, size_t align) {
 
 static bool grow(bool small) {
   if (narenas == MAX_ARENAS) return false;
-  ga_arena_t *a = ga_arena_create(1, false);
+  ga_arena_t *a = ga_arena_create(1, false, 0);
   if (!a && small) a = ga_arena_create_partial();
   if (!a) return false;
   if (a->usable_pages < GA_PAGES_PER_ARENA) {

@@ -177,6 +177,17 @@ TEST_F(Large, ReallocInPlace) {
   goalloc_free(s);
 }
 
+TEST_F(Large, AlignmentAboveAnArena) {
+  // Over 64 MiB the arena group's reservation itself is aligned.
+  void *p = nullptr;
+  ASSERT_EQ(goalloc_posix_memalign(&p, (size_t)256 << 20, 1000), 0);
+  EXPECT_EQ(addr(p) % ((size_t)256 << 20), 0u);
+  static_cast<char *>(p)[999] = 1;
+  EXPECT_GE(goalloc_usable_size(p), 1000u);
+  goalloc_free(p);
+  EXPECT_EQ(ga_arena_of(addr(p)), nullptr) << "the group is unmapped on free";
+}
+
 TEST_F(LargeDeathTest, InteriorPointer) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
