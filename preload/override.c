@@ -15,9 +15,7 @@
 #include <unistd.h>
 
 #include "goalloc.h"
-#include "heap.h"
 #include "malloc_int.h"
-#include "pagealloc.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

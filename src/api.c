@@ -6,8 +6,6 @@
 #include "goalloc.h"
 #include "malloc_int.h"
 
-void ga_stats_collect(goalloc_stats_t *st);
-void ga_stats_print(int fd);
 
 static bool valid_align(size_t a) { return a && (a & (a - 1)) == 0; }
 

@@ -276,7 +276,7 @@ static ga_span_t *orphans;
 static void fork_fix_span(ga_span_t *s, void *arg) {
   ga_cache_t *mine = arg;
   s->xlock.locked = 0; /* a thread that is gone may have held it */
-  if (s->spanclass == 0 && !s->tiny) return; /* large: owned by the heap */
+  if (s->spanclass == 0) return; /* large: owned by the heap */
   ga_cache_t *o = s->owner;
   if (o == NULL) return; /* in mcentral: consistent, its lock was held */
   if (o == mine) {
@@ -345,12 +345,10 @@ void ga_caches_fork_child(void) {
   }
 }
 
-void ga_caches_lock_all(void);
 void ga_caches_lock_all(void) {
   ga_mutex_lock(&ga_caches_lock);
   ga_mutex_lock(&cache_fixalloc.lock);
 }
-void ga_caches_unlock_all(void);
 void ga_caches_unlock_all(void) {
   ga_mutex_unlock(&cache_fixalloc.lock);
   ga_mutex_unlock(&ga_caches_lock);

@@ -78,6 +78,8 @@ void ga_caches_init(void);
 extern ga_mutex_t ga_caches_lock;
 extern uint64_t ga_caches_live;
 /* fork support (malloc.c calls these from its atfork handlers). */
+void ga_caches_lock_all(void);
+void ga_caches_unlock_all(void);
 void ga_caches_fork_child(void);
 
 #endif

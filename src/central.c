@@ -35,10 +35,7 @@ ga_span_t *ga_central_cache_span(unsigned spc, ga_cache_t *c) {
   }
   unsigned sc = ga_spanclass_sizeclass(spc);
   ga_span_t *s = ga_heap_alloc_span(ga_class_npages[sc], 1, spc);
-  if (s) {
-    GA_STORE(s->owner, c);
-    GA_STORE(s->fastowner, s->tiny ? NULL : c);
-  }
+  if (s) set_owner(s, c);
   return s;
 }
 

@@ -71,8 +71,6 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
       s->elemsize = 0; /* large: size is npages */
       s->nelems = 1;
       s->allocCount = 1;
-    } else {
-      ga_heap_stats.small_spans++;
     }
   }
   ga_mutex_unlock(&ga_heap_lock);
@@ -94,12 +92,9 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
 void ga_heap_free_span(ga_span_t *s) {
   if (s->tinyref) ga_tiny_span_release(s);
   ga_mutex_lock(&ga_heap_lock);
-  bool large = s->spanclass == 0 && !s->tiny;
-  if (large) {
+  if (s->spanclass == 0) { /* tiny spans have the 16 B noscan class */
     ga_heap_stats.large_objects--;
     ga_heap_stats.large_pages -= s->npages;
-  } else {
-    ga_heap_stats.small_spans--;
   }
   uintptr_t base = s->base;
   size_t npages = s->npages;

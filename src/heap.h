@@ -32,7 +32,6 @@ bool ga_heap_grow_large(ga_span_t *s, size_t npages);
 void ga_heap_shrink_large(ga_span_t *s, size_t npages);
 
 typedef struct {
-  uint64_t small_spans;
   uint64_t large_objects, large_pages;
   uint64_t huge_pages;
 } ga_heap_stats_t;

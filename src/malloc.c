@@ -95,9 +95,14 @@ GA_NOINLINE void ga_init(void) {
 /* Runs once libc is up: environ is certainly set, and pthread_atfork may
  * allocate (it re-enters malloc, which is fine by now). */
 __attribute__((constructor)) static void ga_constructor(void) {
-  ga_init();
-  ga_options_init();
-  apply_options();
+  if (ga_initialized) {
+    /* A malloc before us initialised goalloc, possibly before environ was
+     * set: read the options again. */
+    ga_options_init();
+    apply_options();
+  } else {
+    ga_init();
+  }
   register_fork_handlers();
   ga_scavenger_enable();
 }
@@ -164,9 +169,9 @@ void *ga_calloc(size_t n, size_t size, bool noscan_request) {
 
 /* ---- free ---- */
 
-GA_NOINLINE static void free_slow(ga_cache_t *c, ga_span_t *s, uintptr_t p, const char *fn) {
+GA_NOINLINE static void free_slow(ga_cache_t *c, uintptr_t p, const char *fn) {
   int saved = errno;
-  s = ga_span_of(p); /* the fast path's lookup did not check the range */
+  ga_span_t *s = ga_span_of(p); /* the fast path's lookup did not check the range */
   if (!s || s->state != GA_SPAN_INUSE) {
     ga_report_bad_free(fn, (void *)p,
                        ga_arena_of(p) ? "double free (or invalid pointer: not an allocated block)"
@@ -209,7 +214,7 @@ static inline __attribute__((always_inline)) void free_impl(void *ptr, const cha
     ga_tiny_free(c, s, p, fn);
     return;
   }
-  free_slow(c, s, p, fn);
+  free_slow(c, p, fn);
 }
 
 void ga_free(void *p) {
@@ -253,8 +258,8 @@ void *ga_realloc(void *old, size_t size) {
     have = p == s->base ? ga_large_usable(s) : 0;
     large = true;
   } else {
-    have = ga_span_object_index(s, p) >= 0 && ga_span_is_allocated(s, (uint32_t)ga_span_object_index(s, p))
-               ? s->elemsize : 0;
+    long idx = ga_span_object_index(s, p);
+    have = idx >= 0 && ga_span_is_allocated(s, (uint32_t)idx) ? s->elemsize : 0;
   }
   if (have == 0) {
     ga_report_bad_free("realloc", old, "invalid pointer");
@@ -335,8 +340,6 @@ int ga_trim(size_t pad) {
 
 /* ---- fork ---- */
 
-void ga_caches_lock_all(void);
-void ga_caches_unlock_all(void);
 
 static void fork_prepare(void) {
   ga_scavenger_lock();

@@ -23,6 +23,11 @@ void *ga_aligned(size_t align, size_t size, const char *fn);
 size_t ga_usable_size(const void *p);
 int ga_trim(size_t pad);
 
+/* Statistics (stats.c), gathered on request by walking span metadata. */
+struct goalloc_stats;
+void ga_stats_collect(struct goalloc_stats *st);
+void ga_stats_print(int fd);
+
 /* Bad free: one line naming the call, the pointer and the problem; abort
  * unless GOALLOC_ON_ERROR=warn. */
 GA_COLD void ga_report_bad_free(const char *fn, void *p, const char *problem);

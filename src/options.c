@@ -35,7 +35,6 @@ static const option_desc_t table[GA_OPT_COUNT] = {
 };
 
 long ga_options[GA_OPT_COUNT];
-static bool initialized;
 
 static bool parse_long(const char *s, long *out) {
   long v = 0;
@@ -103,7 +102,6 @@ void ga_options_init(void) {
     }
     ga_options[i] = v;
   }
-  initialized = true;
 }
 
 void ga_options_print(int fd) {

@@ -271,11 +271,6 @@ void ga_os_sleep_ms(unsigned ms) {
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
-int ga_os_ncpu(void) {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? (int)n : 1;
-}
-
 bool ga_os_thread_start(void *(*fn)(void *), void *arg) {
   pthread_attr_t attr;
   pthread_t t;

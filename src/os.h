@@ -18,7 +18,6 @@
 #define GA_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define GA_NOINLINE __attribute__((noinline))
 #define GA_COLD __attribute__((cold, noinline))
-#define GA_HIDDEN __attribute__((visibility("hidden")))
 
 /* Address space. ga_os_reserve returns memory aligned to align (a power of
  * two, at least the OS page), readable and writable, lazily backed; NULL
@@ -45,11 +44,6 @@ static inline void ga_mutex_lock(ga_mutex_t *m) {
 }
 static inline void ga_mutex_unlock(ga_mutex_t *m) {
   if (__atomic_exchange_n(&m->state, 0, __ATOMIC_RELEASE) == 2) ga_mutex_unlock_slow(m);
-}
-static inline bool ga_mutex_trylock(ga_mutex_t *m) {
-  int expected = 0;
-  return __atomic_compare_exchange_n(&m->state, &expected, 1, false, __ATOMIC_ACQUIRE,
-                                     __ATOMIC_RELAXED);
 }
 /* After fork the child is alone: every lock is reset, whoever held it. */
 static inline void ga_mutex_reset(ga_mutex_t *m) { m->state = 0; }
@@ -83,7 +77,6 @@ uint64_t ga_os_peak_rss(void);
 
 uint64_t ga_os_nanotime(void);
 void ga_os_sleep_ms(unsigned ms);
-int ga_os_ncpu(void);
 
 /* Starts a detached background thread; false if it could not. */
 bool ga_os_thread_start(void *(*fn)(void *), void *arg);

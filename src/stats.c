@@ -23,7 +23,7 @@ typedef struct {
 
 static void count_span(ga_span_t *s, void *arg) {
   walk_t *w = arg;
-  if (s->spanclass == 0 && !s->tiny) return; /* large: from ga_heap_stats */
+  if (s->spanclass == 0) return; /* large: from ga_heap_stats */
   w->small_spans++;
   uint32_t n = __atomic_load_n(&s->allocCount, __ATOMIC_RELAXED);
   n -= __atomic_load_n(&s->held, __ATOMIC_RELAXED);
@@ -39,7 +39,6 @@ static void count_span(ga_span_t *s, void *arg) {
   }
 }
 
-void ga_stats_collect(goalloc_stats_t *st);
 void ga_stats_collect(goalloc_stats_t *st) {
   size_t sz = st->struct_size;
   memset(st, 0, sizeof *st);
@@ -73,7 +72,6 @@ static void mib(int fd, const char *name, uint64_t v) {
             (unsigned long)((v & ((1 << 20) - 1)) * 100 >> 20));
 }
 
-void ga_stats_print(int fd);
 void ga_stats_print(int fd) {
   goalloc_stats_t st;
   st.struct_size = sizeof st;
