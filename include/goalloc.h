@@ -71,6 +71,73 @@ GOALLOC_API void goalloc_print_stats(int fd);
 /* "major.minor.patch" */
 GOALLOC_API const char *goalloc_version(void);
 
+/* ---- The collector (docs/GC.md) ----
+ *
+ * Off by default. GOALLOC_GC=collect makes every malloc'ed object
+ * collectable (free() still works), GOALLOC_GC=leak reports unreachable
+ * objects instead of freeing them. Without GOALLOC_GC, the first call to
+ * goalloc_gc_malloc (or GC_INIT / GC_MALLOC through <gc.h>) turns the
+ * collector on in "api" mode, where only objects from goalloc_gc_malloc*
+ * are collected and plain malloc memory is neither scanned nor collected
+ * (as with the Boehm collector). Call it before creating threads, or create
+ * threads with pthread_create while libgoalloc is loaded (it registers
+ * them), or register them with goalloc_gc_register_thread. */
+enum { GOALLOC_GC_OFF = 0, GOALLOC_GC_API = 1, GOALLOC_GC_COLLECT = 2, GOALLOC_GC_LEAK = 3 };
+
+/* Collectable, scanned for pointers, zeroed (GC_MALLOC). */
+GOALLOC_API void *goalloc_gc_malloc(size_t size);
+/* Collectable, never scanned, not zeroed (GC_MALLOC_ATOMIC). */
+GOALLOC_API void *goalloc_gc_malloc_noscan(size_t size);
+/* Scanned, never collected: a root until free()d (GC_MALLOC_UNCOLLECTABLE). */
+GOALLOC_API void *goalloc_gc_malloc_uncollectable(size_t size);
+/* realloc keeping the kind (collectable/scanned) of p; NULL p: gc_malloc. */
+GOALLOC_API void *goalloc_gc_realloc(void *p, size_t size);
+/* Turns the collector on in api mode if it is off; returns the mode. */
+GOALLOC_API int goalloc_gc_init(void);
+GOALLOC_API int goalloc_gc_mode(void);
+/* A full collection now (blocking). No-op while disabled or off. */
+GOALLOC_API void goalloc_gc_collect(void);
+/* Nesting counter, as GC_disable/GC_enable: no automatic collection while
+ * disabled (explicit goalloc_gc_collect still collects). */
+GOALLOC_API void goalloc_gc_disable(void);
+GOALLOC_API void goalloc_gc_enable(void);
+/* Extra root ranges [lo, hi): 0 on success, -1 if the table is full. */
+GOALLOC_API int goalloc_gc_add_roots(void *lo, void *hi);
+GOALLOC_API int goalloc_gc_remove_roots(void *lo, void *hi);
+/* Threads not created with pthread_create while libgoalloc was loaded. */
+GOALLOC_API int goalloc_gc_register_thread(void);
+GOALLOC_API int goalloc_gc_unregister_thread(void);
+/* fn(obj, arg) runs once, after a collection finds obj unreachable, on the
+ * collecting thread with the world running; obj is freed at a later cycle
+ * if still unreachable. fn NULL removes the finalizer. 0 on success. */
+GOALLOC_API int goalloc_gc_register_finalizer(void *obj, void (*fn)(void *obj, void *arg),
+                                              void *arg);
+/* GOGC: percent growth over the live heap before the next cycle; < 0: off.
+ * Returns the previous value. */
+GOALLOC_API int goalloc_gc_set_percent(int percent);
+
+typedef struct goalloc_gc_stats {
+  size_t struct_size;          /* sizeof(goalloc_gc_stats_t) of the caller */
+  int mode;                    /* GOALLOC_GC_* */
+  uint64_t cycles;             /* completed collections */
+  uint64_t heap_live;          /* bytes in use as the pacer counts them */
+  uint64_t heap_goal;          /* heap size at which the next cycle starts */
+  uint64_t last_marked;        /* bytes the last cycle found reachable */
+  uint64_t freed_objects;      /* objects reclaimed (or reported in leak mode), total */
+  uint64_t freed_bytes;
+  uint64_t pause_total_ns;     /* sum of all stop-the-world pauses */
+  uint64_t pause_max_ns;
+  uint64_t pause_p99_ns;       /* 99th percentile of the last 1024 pauses */
+  uint64_t last_pause_ns;
+  uint64_t mark_total_ns;      /* wall time of whole cycles */
+} goalloc_gc_stats_t;
+GOALLOC_API int goalloc_gc_get_stats(goalloc_gc_stats_t *st);
+
+/* Leak mode: collects, then writes unreachable never-freed objects grouped
+ * by allocation site (with backtraces) to fd. Returns the number of leaked
+ * objects; -1 if not in leak mode. */
+GOALLOC_API long goalloc_gc_leak_report(int fd);
+
 #ifdef __cplusplus
 }
 #endif

@@ -70,6 +70,8 @@ ga_arena_t *ga_arena_create_partial(void) {
   return NULL;
 }
 
+uintptr_t ga_arena_lo = UINTPTR_MAX, ga_arena_hi;
+
 static ga_arena_t *create_at(char *mem, size_t n, bool huge, size_t mapped) {
   if ((uintptr_t)mem + n * GA_ARENA_SIZE > ((uintptr_t)1 << GA_ADDR_BITS)) {
     ga_os_release(mem, mapped);
@@ -107,6 +109,10 @@ static ga_arena_t *create_at(char *mem, size_t n, bool huge, size_t mapped) {
   __atomic_fetch_add(&ga_metadata_mapped, n * meta_size(), __ATOMIC_RELAXED);
   ga_arenas_reserved += n;
   last_base = first->base;
+  /* Bounds of every address that ever was in an arena: the collector's
+   * first filter for candidate pointers (only grows; heap lock). */
+  if ((uintptr_t)mem < ga_arena_lo) ga_arena_lo = (uintptr_t)mem;
+  if ((uintptr_t)mem + n * GA_ARENA_SIZE > ga_arena_hi) ga_arena_hi = (uintptr_t)mem + n * GA_ARENA_SIZE;
   return first;
 }
 

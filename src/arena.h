@@ -103,5 +103,6 @@ void ga_arena_destroy_huge(ga_arena_t *first);
 void ga_arena_set_spans(uintptr_t base, size_t npages, struct ga_span *s);
 
 extern uint64_t ga_arenas_reserved; /* arenas currently reserved */
+extern uintptr_t ga_arena_lo, ga_arena_hi; /* hull of all arenas ever reserved */
 
 #endif

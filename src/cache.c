@@ -5,6 +5,7 @@
 
 #include "central.h"
 #include "fixalloc.h"
+#include "gc/collector.h"
 #include "heap.h"
 #include "malloc_int.h"
 #include "scavenger.h"
@@ -46,13 +47,19 @@ ga_cache_t *ga_cache_get(void) {
   /* glibc runs key destructors at thread exit (not for the main thread's
    * exit(), where the cache simply dies with the process). */
   if (key_ok) pthread_setspecific(cache_key, c);
+  if (GA_UNLIKELY(ga_gc_mode)) ga_gc_thread_started();
   return c;
 }
 
 static void cache_destructor(void *arg) {
   ga_cache_t *c = arg;
+  if (GA_UNLIKELY(ga_gc_mode)) ga_gc_thread_exiting();
   if (ga_tls_cache == c) ga_tls_cache = &ga_empty_cache;
   ga_cache_release(c);
+}
+
+void ga_caches_for_each(void (*fn)(ga_cache_t *c, void *arg), void *arg) {
+  for (ga_cache_t *c = all_caches; c; c = c->next) fn(c, arg);
 }
 
 /* ---- freeing ---- */
@@ -79,7 +86,9 @@ static void list_fix_after_free(ga_cache_t *c, ga_span_t *s) {
 
 void ga_cache_after_local_free(ga_cache_t *c, ga_span_t *s) {
   int saved = errno; /* free() preserves errno; the heap may touch it */
+  ga_cache_busy_enter(c);
   list_fix_after_free(c, s);
+  ga_cache_busy_exit(c);
   ga_scavenger_start_pending();
   errno = saved;
 }
@@ -91,6 +100,7 @@ void ga_cache_free_local(ga_cache_t *c, ga_span_t *s, uintptr_t p, uint32_t idx,
   }
   ga_span_clear_bit(s, idx);
   ga_span_count(s, -1);
+  __asm__ volatile("" : : "r"(p) : "memory"); /* p stays visible until the bit is clear */
   if (s->allocCount == 0 || s->allocCount == s->mark) list_fix_after_free(c, s);
 }
 
@@ -138,7 +148,7 @@ void ga_span_free_remote(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn
   }
 }
 
-void ga_cache_drain_remote(ga_cache_t *c) {
+static void drain_remote(ga_cache_t *c) {
   ga_span_t *s = __atomic_exchange_n(&c->remote, NULL, __ATOMIC_ACQUIRE);
   while (s) {
     /* Read the link before clearing xqueued: once it is clear, a pusher may
@@ -155,7 +165,38 @@ void ga_cache_drain_remote(ga_cache_t *c) {
   }
 }
 
+/* Objects on the remote lists may be garbage the last collection found
+ * (a thread freed them before the pause and nothing points to them but the
+ * list), so the sweep drains first: its bits then only clear slots that
+ * are still allocated. Every drain goes through here for that reason. */
+void ga_cache_drain_remote(ga_cache_t *c) {
+  if (GA_UNLIKELY(__atomic_load_n(&c->sweep_needed, __ATOMIC_RELAXED))) ga_cache_sweep(c);
+  else if (__atomic_load_n(&c->remote, __ATOMIC_RELAXED)) drain_remote(c);
+}
+
+static void sweep_list(ga_cache_t *c, ga_span_list_t *l) {
+  for (ga_span_t *s = l->first, *next; s; s = next) {
+    next = s->next;
+    if (s->sweep_pending && ga_gc_sweep_owned_span(s)) list_fix_after_free(c, s);
+  }
+}
+
+void ga_cache_sweep(ga_cache_t *c) {
+  ga_cache_busy_enter(c);
+  __atomic_store_n(&c->sweep_needed, 0, __ATOMIC_RELAXED);
+  drain_remote(c);
+  for (unsigned spc = 0; spc < GA_NUM_CACHE_CLASSES; spc++) {
+    ga_span_t *s = c->alloc[spc];
+    if (s != &ga_empty_span && s->sweep_pending) ga_gc_sweep_owned_span(s);
+    sweep_list(c, &c->partial[spc]);
+    sweep_list(c, &c->full[spc]);
+  }
+  ga_cache_busy_exit(c);
+}
+
 /* ---- allocation ---- */
+
+static void *alloc_slow(ga_cache_t *c, unsigned spc);
 
 void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
   if (c == &ga_empty_cache) {
@@ -165,7 +206,16 @@ void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
       return NULL;
     }
   }
-  if (__atomic_load_n(&c->remote, __ATOMIC_RELAXED)) ga_cache_drain_remote(c);
+  /* A collection may start here: the cache is consistent (not busy). */
+  if (GA_UNLIKELY(ga_gc_auto)) ga_gc_poll();
+  ga_cache_busy_enter(c);
+  ga_cache_drain_remote(c);
+  void *p = alloc_slow(c, spc);
+  ga_cache_busy_exit(c);
+  return p;
+}
+
+static void *alloc_slow(ga_cache_t *c, unsigned spc) {
   ga_span_t *s = c->alloc[spc];
   bool rescanned = false;
   for (;;) {
@@ -237,6 +287,7 @@ void ga_cache_free_empty(ga_cache_t *c) {
 }
 
 void ga_cache_release(ga_cache_t *c) {
+  ga_cache_busy_enter(c);
   ga_tiny_drop_block(c);
   for (;;) {
     ga_cache_drain_remote(c);
@@ -264,6 +315,7 @@ void ga_cache_release(ga_cache_t *c) {
   if (c->next) c->next->prev = c->prev;
   __atomic_fetch_sub(&ga_caches_live, 1, __ATOMIC_RELAXED);
   ga_mutex_unlock(&ga_caches_lock);
+  ga_cache_busy_exit(c);
   ga_fixalloc_free(&cache_fixalloc, c);
 }
 

@@ -45,6 +45,12 @@ typedef struct ga_cache {
   ga_span_list_t full[GA_NUM_CACHE_CLASSES];
   ga_span_list_t empty[GA_NUM_CACHE_CLASSES];
   size_t empty_bytes; /* bytes of spans on the empty lists */
+  /* Collector. busy: the owner is inside a slow path (its lists and spans
+   * may be half-way through a change), so a pause must not judge its spans
+   * (gc/sweep.c); written by the owner only, read in a pause. sweep_needed:
+   * set in a pause when this cache's spans got sweepBits. */
+  int busy;
+  int sweep_needed;
   struct ga_cache *next, *prev; /* all caches, under ga_caches_lock */
 } ga_cache_t;
 
@@ -66,6 +72,22 @@ void ga_span_free_remote(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn
 /* Clears the slots of a list of remotely freed objects of s. */
 void ga_span_apply_frees(ga_span_t *s, void *list);
 void ga_cache_drain_remote(ga_cache_t *c);
+/* Applies the garbage a collection found in the cache's spans (owner). */
+void ga_cache_sweep(ga_cache_t *c);
+/* Owner-side marks around slow paths (see busy above). The signal fences
+ * keep the compiler from moving the slow path's stores across them; the
+ * pause reads busy in a signal handler's aftermath on this same thread's
+ * state, so no CPU fence is needed. */
+static inline void ga_cache_busy_enter(ga_cache_t *c) {
+  c->busy++;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+static inline void ga_cache_busy_exit(ga_cache_t *c) {
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  c->busy--;
+}
+/* Every cache, for the collector (caches lock held). */
+void ga_caches_for_each(void (*fn)(ga_cache_t *c, void *arg), void *arg);
 /* Gives the cache's empty spans back to the heap. */
 void ga_cache_free_empty(ga_cache_t *c);
 

@@ -100,3 +100,30 @@ bool ga_central_uncache_span(unsigned spc, ga_span_t *s) {
   ga_mutex_unlock(&ct->lock);
   return true;
 }
+
+/* The collector's pause (every central lock held by the caller): clears
+ * the garbage slots g[] of s, an unowned span, and fixes its list. A span
+ * left empty is taken off the lists and returned through *empty (linked by
+ * next) for the caller to free once it has released the heap lock. */
+void ga_central_sweep_span(ga_span_t *s, const uint64_t *g, ga_span_t **empty) {
+  ga_central_t *ct = &ga_central[ga_span_cache_class(s)];
+  uint32_t n = 0;
+  for (uint32_t w = 0; w * 64 < s->nelems; w++) {
+    if (!g[w]) continue;
+    GA_STORE(s->allocBits[w], s->allocBits[w] & ~g[w]);
+    n += (uint32_t)__builtin_popcountll(g[w]);
+  }
+  if (!n) return;
+  ga_span_count(s, -(int)n);
+  if (s->allocCount == 0) {
+    ga_span_list_remove(s->list == GA_LIST_CFULL ? &ct->full : &ct->partial, s);
+    publish(ct);
+    s->list = GA_LIST_NONE;
+    s->next = *empty;
+    *empty = s;
+  } else if (s->list == GA_LIST_CFULL) {
+    ga_span_list_remove(&ct->full, s);
+    ga_span_list_push(&ct->partial, s, GA_LIST_CPARTIAL);
+    publish(ct);
+  }
+}

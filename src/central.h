@@ -39,8 +39,11 @@ bool ga_central_free(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn);
  * remote frees for it are still queued on the cache. */
 bool ga_central_uncache_span(unsigned spc, ga_span_t *s);
 
+/* Collector's pause, central locks held: frees the slots set in g[]. */
+void ga_central_sweep_span(ga_span_t *s, const uint64_t *g, ga_span_t **empty);
 static inline unsigned ga_span_cache_class(const ga_span_t *s) {
-  return s->tiny ? GA_TINY_SPAN_CLASS : s->spanclass;
+  return s->tiny ? GA_TINY_SPAN_CLASS
+                 : s->spanclass + (s->gcflags & GA_SPAN_MANUAL ? GA_MANUAL_CLASS_BASE : 0);
 }
 
 #endif

@@ -10,6 +10,11 @@
 
 ga_mutex_t ga_heap_lock = GA_MUTEX_INIT;
 ga_heap_stats_t ga_heap_stats;
+uint64_t ga_heap_inuse_bytes;
+uint32_t ga_gc_cycle;
+/* Huge spans (one arena group each) are not in the page allocator's
+ * arenas; the collector visits them through this list (heap lock). */
+static ga_span_t *huge_spans;
 static ga_fixalloc_t span_fixalloc = GA_FIXALLOC_INIT(sizeof(ga_span_t));
 
 static void record(ga_span_t *s, uintptr_t base, size_t npages) {
@@ -65,7 +70,19 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
     }
   }
   if (s) {
+    __atomic_store_n(&ga_heap_inuse_bytes, ga_heap_inuse_bytes + s->npages * GA_PAGE_SIZE,
+                     __ATOMIC_RELAXED);
     if (spanclass == 0) {
+      s->gcgen = ga_gc_cycle; /* under the heap lock: see gc/sweep.c */
+      s->gcflags = 0;
+      s->gcmarkBits[0] = 0;
+      s->site = 0;
+      if (ga_arena_of(s->base)->huge) {
+        s->prev = NULL;
+        s->next = huge_spans;
+        if (huge_spans) huge_spans->prev = s;
+        huge_spans = s;
+      }
       ga_heap_stats.large_objects++;
       ga_heap_stats.large_pages += npages;
       s->elemsize = 0; /* large: size is npages */
@@ -92,7 +109,13 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
 void ga_heap_free_span(ga_span_t *s) {
   if (s->tinyref) ga_tiny_span_release(s);
   ga_mutex_lock(&ga_heap_lock);
+  __atomic_store_n(&ga_heap_inuse_bytes, ga_heap_inuse_bytes - s->npages * GA_PAGE_SIZE,
+                   __ATOMIC_RELAXED);
   if (s->spanclass == 0) { /* tiny spans have the 16 B noscan class */
+    if (ga_arena_of(s->base)->huge) {
+      if (s->prev) s->prev->next = s->next; else huge_spans = s->next;
+      if (s->next) s->next->prev = s->prev;
+    }
     ga_heap_stats.large_objects--;
     ga_heap_stats.large_pages -= s->npages;
   }
@@ -122,6 +145,8 @@ bool ga_heap_grow_large(ga_span_t *s, size_t npages) {
   if (ok) {
     ga_arena_set_spans(s->base + s->npages * GA_PAGE_SIZE, npages - s->npages, s);
     ga_heap_stats.large_pages += npages - s->npages;
+    __atomic_store_n(&ga_heap_inuse_bytes,
+                     ga_heap_inuse_bytes + (npages - s->npages) * GA_PAGE_SIZE, __ATOMIC_RELAXED);
     s->npages = npages;
   }
   ga_mutex_unlock(&ga_heap_lock);
@@ -141,6 +166,7 @@ void ga_heap_shrink_large(ga_span_t *s, size_t npages) {
   ga_arena_set_spans(tail, n, NULL);
   ga_pages_free(tail, n);
   ga_heap_stats.large_pages -= n;
+  __atomic_store_n(&ga_heap_inuse_bytes, ga_heap_inuse_bytes - n * GA_PAGE_SIZE, __ATOMIC_RELAXED);
   s->npages = npages;
   ga_mutex_unlock(&ga_heap_lock);
   ga_scavenger_kick();
@@ -160,6 +186,13 @@ void ga_heap_for_each_span(void (*fn)(ga_span_t *s, void *arg), void *arg) {
         if (s) fn(s, arg);
       }
     }
+  }
+}
+
+void ga_heap_for_each_huge_span(void (*fn)(ga_span_t *s, void *arg), void *arg) {
+  for (ga_span_t *s = huge_spans, *next; s; s = next) {
+    next = s->next;
+    fn(s, arg);
   }
 }
 

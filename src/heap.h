@@ -37,8 +37,13 @@ typedef struct {
 } ga_heap_stats_t;
 extern ga_heap_stats_t ga_heap_stats; /* under ga_heap_lock */
 
-/* Calls fn for every in-use span (heap lock held by the caller). */
+/* Calls fn for every in-use span (heap lock held by the caller), except
+ * huge ones (arena groups of their own): ga_heap_for_each_huge_span. */
 void ga_heap_for_each_span(void (*fn)(ga_span_t *s, void *arg), void *arg);
+void ga_heap_for_each_huge_span(void (*fn)(ga_span_t *s, void *arg), void *arg);
+/* Bytes of pages in in-use spans (written under the heap lock, read racily
+ * by the collector's trigger). */
+extern uint64_t ga_heap_inuse_bytes;
 
 /* fork: the child resets every heap-level lock. */
 void ga_heap_lock_all(void);

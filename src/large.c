@@ -4,20 +4,24 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "gc/collector.h"
 #include "heap.h"
 #include "malloc_int.h"
 
-void *ga_large_alloc(size_t size, size_t align, bool zero) {
+void *ga_large_alloc(size_t size, size_t align, bool zero, unsigned kind) {
   if (size > PTRDIFF_MAX - GA_PAGE_SIZE || align > ((size_t)1 << 40)) {
     errno = ENOMEM;
     return NULL;
   }
+  if (GA_UNLIKELY(ga_gc_auto)) ga_gc_poll();
   size_t npages = (size + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
   size_t align_pages = align > GA_PAGE_SIZE ? align >> GA_PAGE_SHIFT : 1;
   ga_span_t *s = ga_heap_alloc_span(npages, align_pages, 0);
   if (!s) return NULL;
-  if (zero && s->needzero) memset((void *)s->base, 0, size);
-  return (void *)s->base;
+  s->gcflags = (uint8_t)kind; /* the span is young until the next cycle: gc/sweep.c */
+  uintptr_t p = s->base;
+  if (zero && s->needzero) memset((void *)p, 0, size);
+  return (void *)p;
 }
 
 void ga_large_free(ga_span_t *s, uintptr_t p, const char *fn) {

@@ -10,7 +10,8 @@
 
 #include "span.h"
 
-void *ga_large_alloc(size_t size, size_t align, bool zero);
+/* kind: GA_KIND_* (sizeclasses.h). */
+void *ga_large_alloc(size_t size, size_t align, bool zero, unsigned kind);
 void ga_large_free(ga_span_t *s, uintptr_t p, const char *fn);
 static inline size_t ga_large_usable(const ga_span_t *s) { return s->npages * GA_PAGE_SIZE; }
 

@@ -39,6 +39,7 @@
 #include "arena.h"
 #include "cache.h"
 #include "central.h"
+#include "gc/collector.h"
 #include "heap.h"
 #include "large.h"
 #include "options.h"
@@ -87,6 +88,7 @@ GA_NOINLINE void ga_init(void) {
     ga_options_init();
     apply_options();
     ga_caches_init();
+    ga_gc_init_from_options();
     __atomic_store_n(&ga_initialized, true, __ATOMIC_RELEASE);
   }
   ga_mutex_unlock(&init_lock);
@@ -104,6 +106,7 @@ __attribute__((constructor)) static void ga_constructor(void) {
     ga_init();
   }
   register_fork_handlers();
+  ga_gc_constructor();
   ga_scavenger_enable();
 }
 
@@ -115,9 +118,9 @@ void ga_report_bad_free(const char *fn, void *p, const char *problem) {
 
 /* ---- allocation ---- */
 
-static inline __attribute__((always_inline)) void *small_alloc(size_t size, int noscan) {
+static inline __attribute__((always_inline)) void *small_alloc(size_t size, unsigned kind) {
   ga_cache_t *c = ga_tls_cache;
-  unsigned spc = ga_spanclass(malloc_class(size), noscan);
+  unsigned spc = ga_cacheclass(malloc_class(size), kind);
   ga_span_t *s = c->alloc[spc];
   uint64_t cache = s->allocCache;
   uint32_t from = s->freeindex;
@@ -137,23 +140,37 @@ static inline __attribute__((always_inline)) void *small_alloc(size_t size, int 
   return (void *)ga_span_take_slot(s, idx);
 }
 
-static inline __attribute__((always_inline)) void *alloc(size_t size, int noscan,
-                                                         size_t tiny_limit) {
+/* Plain malloc with the collector off (or in api mode) allocates manual,
+ * pointer-free memory: never scanned, never collected, tiny allowed. */
+static inline __attribute__((always_inline)) void *alloc_manual(size_t size, size_t tiny_limit) {
   if (GA_LIKELY(size <= GA_MAX_SMALL_SIZE)) {
-    if (noscan && size < tiny_limit) {
+    if (size < tiny_limit) {
       ga_cache_t *c = ga_tls_cache;
       return ga_tiny_alloc_fast(c, size ? size : 1);
     }
-    return small_alloc(size, noscan);
+    return small_alloc(size, GA_KIND_MANUAL_NOSCAN);
   }
-  return ga_large_alloc(size, 0, false);
+  return ga_large_alloc(size, 0, false, GA_KIND_MANUAL_NOSCAN);
 }
 
-/* With the collector off nothing is scanned, so plain malloc uses the
- * noscan span classes; the collector's issue will decide what plain malloc
- * means when it is on. */
-void *ga_malloc(size_t size) { return alloc(size, 1, ga_tiny_limit); }
-void *ga_malloc_noscan(size_t size) { return alloc(size, 1, ga_tiny_limit_noscan); }
+/* Any kind (GA_KIND_*), never tiny; zeroed if zero. */
+void *ga_alloc_kind(size_t size, unsigned kind, bool zero) {
+  if (size > GA_MAX_SMALL_SIZE) return ga_large_alloc(size, 0, zero, kind);
+  void *p = small_alloc(size, kind);
+  if (p && zero) memset(p, 0, size);
+  return p;
+}
+
+/* With GOALLOC_GC=collect|leak (ga_gc_hooked) plain malloc is the
+ * collector's: scanned and collectable, through gc/collector.c. */
+void *ga_malloc(size_t size) {
+  if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc(size, GA_KIND_SCAN, false);
+  return alloc_manual(size, ga_tiny_limit);
+}
+void *ga_malloc_noscan(size_t size) {
+  if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc(size, GA_KIND_NOSCAN, false);
+  return alloc_manual(size, ga_tiny_limit_noscan);
+}
 
 void *ga_calloc(size_t n, size_t size, bool noscan_request) {
   size_t total;
@@ -161,8 +178,10 @@ void *ga_calloc(size_t n, size_t size, bool noscan_request) {
     errno = ENOMEM;
     return NULL;
   }
-  if (total > GA_MAX_SMALL_SIZE) return ga_large_alloc(total, 0, true);
-  void *p = alloc(total, 1, noscan_request ? ga_tiny_limit_noscan : ga_tiny_limit);
+  if (GA_UNLIKELY(ga_gc_hooked))
+    return ga_gc_alloc(total, noscan_request ? GA_KIND_NOSCAN : GA_KIND_SCAN, true);
+  if (total > GA_MAX_SMALL_SIZE) return ga_large_alloc(total, 0, true, GA_KIND_MANUAL_NOSCAN);
+  void *p = alloc_manual(total, noscan_request ? ga_tiny_limit_noscan : ga_tiny_limit);
   if (p) memset(p, 0, total);
   return p;
 }
@@ -171,6 +190,7 @@ void *ga_calloc(size_t n, size_t size, bool noscan_request) {
 
 GA_NOINLINE static void free_slow(ga_cache_t *c, uintptr_t p, const char *fn) {
   int saved = errno;
+  if (c != &ga_empty_cache) ga_cache_busy_enter(c);
   ga_span_t *s = ga_span_of(p); /* the fast path's lookup did not check the range */
   if (!s || s->state != GA_SPAN_INUSE) {
     ga_report_bad_free(fn, (void *)p,
@@ -189,6 +209,7 @@ GA_NOINLINE static void free_slow(ga_cache_t *c, uintptr_t p, const char *fn) {
     else
       ga_span_free_remote(s, p, (uint32_t)idx, fn);
   }
+  if (c != &ga_empty_cache) ga_cache_busy_exit(c);
   ga_scavenger_start_pending();
   errno = saved;
 }
@@ -206,6 +227,9 @@ static inline __attribute__((always_inline)) void free_impl(void *ptr, const cha
         GA_STORE(*w, *w & ~m);
         uint32_t n = s->allocCount - 1;
         GA_STORE(s->allocCount, n);
+        /* p stays in a register until the slot is free, so a collection
+         * that stops us in between sees the object reachable (gc/sweep.c). */
+        __asm__ volatile("" : : "r"(p) : "memory");
         if (GA_UNLIKELY(n == 0 || n == s->mark)) ga_cache_after_local_free(c, s);
         return;
       }
@@ -320,9 +344,13 @@ void *ga_aligned(size_t align, size_t size, const char *fn) {
      * class size is a multiple of align: the power-of-two classes are. */
     unsigned c = ga_size_to_class(need);
     while (c < GA_NUM_SIZE_CLASSES && ga_class_size[c] % align) c++;
-    if (c < GA_NUM_SIZE_CLASSES) return small_alloc(ga_class_size[c], 1);
+    if (c < GA_NUM_SIZE_CLASSES) {
+      if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc(ga_class_size[c], GA_KIND_SCAN, false);
+      return small_alloc(ga_class_size[c], GA_KIND_MANUAL_NOSCAN);
+    }
   }
-  return ga_large_alloc(need, align, false);
+  if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc_aligned(need, align);
+  return ga_large_alloc(need, align, false, GA_KIND_MANUAL_NOSCAN);
 }
 
 /* ---- trim ---- */
@@ -330,8 +358,10 @@ void *ga_aligned(size_t align, size_t size, const char *fn) {
 int ga_trim(size_t pad) {
   ga_cache_t *c = ga_tls_cache;
   if (c != &ga_empty_cache) {
-    if (__atomic_load_n(&c->remote, __ATOMIC_RELAXED)) ga_cache_drain_remote(c);
+    ga_cache_busy_enter(c);
+    ga_cache_drain_remote(c);
     ga_cache_free_empty(c);
+    ga_cache_busy_exit(c);
   }
   int released = ga_scavenge_all() > 0;
   ga_scavenger_start_pending();
@@ -341,21 +371,34 @@ int ga_trim(size_t pad) {
 /* ---- fork ---- */
 
 
-static void fork_prepare(void) {
+/* Every allocator lock, in the lock order: fork and the collector's pause
+ * take them all so that no frozen thread holds one. */
+void ga_lock_all(void) {
   ga_scavenger_lock();
   ga_caches_lock_all();
   for (unsigned i = 0; i < GA_NUM_CACHE_CLASSES; i++) ga_mutex_lock(&ga_central[i].lock);
   ga_heap_lock_all();
 }
 
-static void fork_parent(void) {
+void ga_unlock_all(void) {
   ga_heap_unlock_all();
   for (unsigned i = GA_NUM_CACHE_CLASSES; i-- > 0;) ga_mutex_unlock(&ga_central[i].lock);
   ga_caches_unlock_all();
   ga_scavenger_unlock();
 }
 
+static void fork_prepare(void) {
+  ga_gc_fork_prepare();
+  ga_lock_all();
+}
+
+static void fork_parent(void) {
+  ga_unlock_all();
+  ga_gc_fork_parent();
+}
+
 static void fork_child(void) {
+  ga_gc_fork_child();
   ga_heap_reset_locks();
   for (unsigned i = 0; i < GA_NUM_CACHE_CLASSES; i++) ga_mutex_reset(&ga_central[i].lock);
   ga_scavenger_fork_child();

@@ -14,6 +14,8 @@ extern size_t ga_tiny_limit, ga_tiny_limit_noscan;
 
 void *ga_malloc(size_t size);
 void *ga_malloc_noscan(size_t size);
+/* Any allocation kind (GA_KIND_* in sizeclasses.h), never tiny. */
+void *ga_alloc_kind(size_t size, unsigned kind, bool zero);
 void ga_free(void *p);
 void ga_free_named(void *p, const char *fn);
 /* noscan_request: the caller promised pointer-free memory (tiny allowed). */
@@ -22,6 +24,9 @@ void *ga_realloc(void *p, size_t size);
 void *ga_aligned(size_t align, size_t size, const char *fn);
 size_t ga_usable_size(const void *p);
 int ga_trim(size_t pad);
+/* Takes / releases every allocator lock in order (fork, collector). */
+void ga_lock_all(void);
+void ga_unlock_all(void);
 
 /* Statistics (stats.c), gathered on request by walking span metadata. */
 struct goalloc_stats;

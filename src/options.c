@@ -6,7 +6,7 @@
 
 #include "os.h"
 
-typedef enum { KIND_BOOL, KIND_INT, KIND_ENUM } kind_t;
+typedef enum { KIND_BOOL, KIND_INT, KIND_ENUM, KIND_PERCENT, KIND_SIZE } kind_t;
 
 typedef struct {
   const char *name;  /* environment variable */
@@ -32,6 +32,18 @@ static const option_desc_t table[GA_OPT_COUNT] = {
                      "for goalloc_malloc_noscan only, for every malloc, or never"},
     [GA_OPT_MIN_ALIGN] = {"GOALLOC_MIN_ALIGN", KIND_ENUM, 0, 0, 1, "16|8",
                           "alignment of blocks of 16 B and more: 16 as glibc, or 8 to use Go's 24 B class"},
+    [GA_OPT_GC] = {"GOALLOC_GC", KIND_ENUM, 0, 0, 2, "off|collect|leak",
+                   "the collector: off, reclaim unreachable objects (free() still works), "
+                   "or report them at exit (docs/GC.md)"},
+    [GA_OPT_GOGC] = {"GOALLOC_GOGC", KIND_PERCENT, 100, -1, 100000, NULL,
+                     "heap growth over the live heap before a collection, percent, or off (Go's GOGC)"},
+    [GA_OPT_MEMLIMIT] = {"GOALLOC_MEMLIMIT", KIND_SIZE, 0, 0, 0, NULL,
+                         "soft heap limit for the collector's pacing (bytes, KiB/MiB/GiB suffixes; "
+                         "0 = none; Go's GOMEMLIMIT)"},
+    [GA_OPT_GCTRACE] = {"GOALLOC_GCTRACE", KIND_BOOL, 0, 0, 1, NULL,
+                        "print one line per collection to stderr (Go's GODEBUG=gctrace=1)"},
+    [GA_OPT_GC_SIGNAL] = {"GOALLOC_GC_SIGNAL", KIND_INT, 30, 1, 64, NULL,
+                          "signal the collector stops threads with (30 = SIGPWR, as bdwgc)"},
 };
 
 long ga_options[GA_OPT_COUNT];
@@ -45,6 +57,25 @@ static bool parse_long(const char *s, long *out) {
   }
   *out = v;
   return true;
+}
+
+/* GOMEMLIMIT's syntax: a number with an optional B, KiB, MiB, GiB or TiB. */
+static bool parse_size(const char *s, long *out) {
+  long v = 0;
+  if (*s < '0' || *s > '9') return false;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    if (v > (1L << 50)) return false;
+    v = v * 10 + (*s - '0');
+  }
+  static const char *const suffix[] = {"", "B", "KiB", "MiB", "GiB", "TiB"};
+  static const int shift[] = {0, 0, 10, 20, 30, 40};
+  for (int i = 0; i < 6; i++)
+    if (!strcmp(s, suffix[i])) {
+      if (v > (1L << (62 - shift[i]))) return false;
+      *out = v << shift[i];
+      return true;
+    }
+  return false;
 }
 
 static bool parse_enum(const char *values, const char *s, long *out) {
@@ -81,6 +112,10 @@ void ga_options_init(void) {
           ok = false;
       } else if (d->kind == KIND_INT) {
         ok = parse_long(s, &v) && v >= d->min && v <= d->max;
+      } else if (d->kind == KIND_PERCENT) {
+        ok = !strcmp(s, "off") ? (v = -1, true) : parse_long(s, &v) && v <= d->max;
+      } else if (d->kind == KIND_SIZE) {
+        ok = parse_size(s, &v);
       } else {
         ok = parse_enum(d->values, s, &v);
       }
@@ -91,6 +126,12 @@ void ga_options_init(void) {
           if (d->kind == KIND_ENUM)
             ga_printf(2, "goalloc: warning: %s=%s is not one of %s; using the default\n", d->name,
                       s, d->values);
+          else if (d->kind == KIND_PERCENT)
+            ga_printf(2, "goalloc: warning: %s=%s is not a percentage or off; using the default %ld\n",
+                      d->name, s, d->def);
+          else if (d->kind == KIND_SIZE)
+            ga_printf(2, "goalloc: warning: %s=%s is not a size (like 512MiB); using no limit\n",
+                      d->name, s);
           else if (d->kind == KIND_BOOL)
             ga_printf(2, "goalloc: warning: %s=%s is not 0 or 1; using the default %ld\n",
                       d->name, s, d->def);

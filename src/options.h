@@ -15,6 +15,11 @@ typedef enum {
   GA_OPT_SCAVENGE_PERIOD,  /* scavenger wake-up period, ms */
   GA_OPT_TINY,             /* tiny allocator: 0 noscan requests only, 1 all, 2 off */
   GA_OPT_MIN_ALIGN,        /* 0: 16-byte alignment from 16 B up; 1: Go's 8-byte 24 B class */
+  GA_OPT_GC,               /* collector: 0 off, 1 collect, 2 leak */
+  GA_OPT_GOGC,             /* percent; -1 off */
+  GA_OPT_MEMLIMIT,         /* soft limit in bytes; 0 none */
+  GA_OPT_GCTRACE,          /* one line per collection on stderr */
+  GA_OPT_GC_SIGNAL,        /* the stop-the-world signal */
   GA_OPT_COUNT
 } ga_option_t;
 

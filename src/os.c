@@ -22,7 +22,94 @@ static void *map_at(void *hint, size_t size, int extra) {
   return p == MAP_FAILED ? NULL : p;
 }
 
-void *ga_os_reserve_at(void *hint, size_t size) {
+/* ---- the registry of goalloc's own mappings ----
+ * A sorted array of disjoint ranges in a mapping of its own (which it
+ * lists too). The collector scans the program's anonymous memory in the
+ * collect and leak modes and must skip the heap and the metadata. The lock
+ * is held with every signal blocked, so a stop-the-world can never freeze
+ * a thread inside it while the collector reads the table. */
+#define REG_MAX (1u << 20)
+static ga_os_range_t *reg;
+static size_t nreg;
+static ga_spinlock_t reg_lock;
+
+static void reg_lock_acquire(sigset_t *old) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, old);
+  ga_spin_lock(&reg_lock);
+}
+static void reg_lock_release(const sigset_t *old) {
+  ga_spin_unlock(&reg_lock);
+  pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+static size_t reg_search(uintptr_t addr) { /* first range with hi > addr */
+  size_t lo = 0, hi = nreg;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (reg[mid].hi <= addr) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+static void reg_add_locked(uintptr_t lo, uintptr_t hi) {
+  if (nreg >= REG_MAX) return; /* the collector then scans some metadata: safe */
+  size_t i = reg_search(lo);
+  memmove(&reg[i + 1], &reg[i], (nreg - i) * sizeof *reg);
+  reg[i].lo = lo;
+  reg[i].hi = hi;
+  nreg++;
+}
+
+static void reg_add(void *p, size_t size) {
+  if (!p) return;
+  sigset_t old;
+  reg_lock_acquire(&old);
+  if (!reg) {
+    void *m = mmap(NULL, REG_MAX * sizeof *reg, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m != MAP_FAILED) {
+      reg = m;
+      reg_add_locked((uintptr_t)m, (uintptr_t)m + REG_MAX * sizeof *reg);
+    }
+  }
+  if (reg) reg_add_locked((uintptr_t)p, (uintptr_t)p + size);
+  reg_lock_release(&old);
+}
+
+static void reg_remove(uintptr_t lo, uintptr_t hi) {
+  sigset_t old;
+  reg_lock_acquire(&old);
+  for (size_t i = reg ? reg_search(lo) : 0; i < nreg && reg[i].lo < hi;) {
+    ga_os_range_t r = reg[i];
+    if (r.lo < lo && r.hi > hi) { /* split */
+      reg[i].hi = lo;
+      reg_add_locked(hi, r.hi);
+      break;
+    }
+    if (r.lo < lo) {
+      reg[i++].hi = lo;
+    } else if (r.hi > hi) {
+      reg[i].lo = hi;
+      break;
+    } else {
+      memmove(&reg[i], &reg[i + 1], (nreg - i - 1) * sizeof *reg);
+      nreg--;
+    }
+  }
+  reg_lock_release(&old);
+}
+
+void ga_os_for_each_reservation(void (*fn)(const ga_os_range_t *r, size_t n, void *arg), void *arg) {
+  sigset_t old;
+  reg_lock_acquire(&old);
+  fn(reg, nreg, arg);
+  reg_lock_release(&old);
+}
+
+static void *reserve_at(void *hint, size_t size) {
   /* MAP_FIXED_NOREPLACE: take exactly this range or nothing (Linux 4.17+). */
   void *p = map_at(hint, size, MAP_FIXED_NOREPLACE);
   if (p && p != hint) {
@@ -32,7 +119,21 @@ void *ga_os_reserve_at(void *hint, size_t size) {
   return p;
 }
 
+void *ga_os_reserve_at(void *hint, size_t size) {
+  void *p = reserve_at(hint, size);
+  reg_add(p, size);
+  return p;
+}
+
+static void *reserve(size_t size, size_t align);
+
 void *ga_os_reserve(size_t size, size_t align) {
+  void *p = reserve(size, align);
+  reg_add(p, size);
+  return p;
+}
+
+static void *reserve(size_t size, size_t align) {
   /* MAP_NORESERVE: nothing is committed until touched. The kernel gives no
    * aligned mmap: try the plain size (often aligned already, next to the
    * last mapping), then the aligned address below it, and only then
@@ -43,8 +144,8 @@ void *ga_os_reserve(size_t size, size_t align) {
   if (p) {
     munmap(p, size);
     uintptr_t down = (uintptr_t)p & ~(uintptr_t)(align - 1);
-    void *q = down ? ga_os_reserve_at((void *)down, size) : NULL;
-    if (!q) q = ga_os_reserve_at((void *)(down + align), size);
+    void *q = down ? reserve_at((void *)down, size) : NULL;
+    if (!q) q = reserve_at((void *)(down + align), size);
     if (q) return q;
   }
   size_t len = size + align;
@@ -60,7 +161,10 @@ void *ga_os_reserve(size_t size, size_t align) {
   return (void *)start;
 }
 
-void ga_os_release(void *p, size_t size) { munmap(p, size); }
+void ga_os_release(void *p, size_t size) {
+  munmap(p, size);
+  reg_remove((uintptr_t)p, (uintptr_t)p + size);
+}
 
 void ga_os_unuse(void *p, size_t size) {
   /* MADV_DONTNEED, not MADV_FREE: the RSS drops at once, which is what

@@ -26,6 +26,12 @@ void *ga_os_reserve(size_t size, size_t align);
 /* Exactly [hint, hint+size) or NULL. */
 void *ga_os_reserve_at(void *hint, size_t size);
 void ga_os_release(void *p, size_t size);
+/* Every range reserved above and not released, sorted, disjoint: fn gets
+ * the table with its lock held (signals blocked). */
+typedef struct {
+  uintptr_t lo, hi;
+} ga_os_range_t;
+void ga_os_for_each_reservation(void (*fn)(const ga_os_range_t *r, size_t n, void *arg), void *arg);
 /* Gives the pages back: afterwards they read as zero and leave the RSS. */
 void ga_os_unuse(void *p, size_t size);
 

@@ -7,8 +7,14 @@ ga_span_t ga_empty_span = {.state = GA_SPAN_INUSE};
 void ga_span_init_small(ga_span_t *s, unsigned spanclass) {
   unsigned sc = ga_spanclass_sizeclass(spanclass);
   s->spanclass = (uint8_t)(spanclass == GA_TINY_SPAN_CLASS ? ga_spanclass(GA_TINY_SIZE_CLASS, 1)
-                                                           : spanclass);
+                                                           : spanclass % GA_NUM_SPAN_CLASSES);
   s->tiny = spanclass == GA_TINY_SPAN_CLASS;
+  /* Tiny blocks hold several objects each: never collected. */
+  s->gcflags = s->tiny ? GA_SPAN_NOSCAN | GA_SPAN_MANUAL
+                       : (uint8_t)((spanclass & 1) | (spanclass >= GA_MANUAL_CLASS_BASE ? 2 : 0));
+  s->sweep_pending = 0;
+  memset(s->gcmarkBits, 0, sizeof s->gcmarkBits);
+  memset(s->sweepBits, 0, sizeof s->sweepBits);
   s->elemsize = ga_class_size[sc];
   s->nelems = (uint32_t)(s->npages * GA_PAGE_SIZE / s->elemsize);
   s->divmul = ga_class_divmul(sc);

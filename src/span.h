@@ -23,7 +23,9 @@
  *  - fastowner equals owner for ordinary small spans and is NULL for tiny
  *    and large spans, so free()'s fast path is one comparison.
  *  - Large spans (class 0) belong to the heap; they have no owner.
- *  - gcmarkBits is reserved for the collector. */
+ *  - gcmarkBits, sweepBits and sweep_pending belong to the collector
+ *    (src/gc/sweep.c says who writes them when); gcflags says whether the
+ *    span's objects are scanned and whether they may be collected. */
 #ifndef GA_SPAN_H
 #define GA_SPAN_H
 
@@ -38,6 +40,10 @@
 #define GA_SPAN_BITS_WORDS (GA_MAX_OBJS_PER_SPAN / 64)
 
 enum { GA_SPAN_DEAD = 0, GA_SPAN_INUSE = 1 };
+enum { GA_SPAN_NOSCAN = 1, GA_SPAN_MANUAL = 2 }; /* gcflags: the kind's bits */
+
+/* Collections completed; large spans record it when allocated. */
+extern uint32_t ga_gc_cycle;
 
 /* Which list a small span is on (owned spans: its cache's; else central's). */
 enum {
@@ -89,8 +95,18 @@ typedef struct ga_span {
   struct ga_span *xnext; /* remote-stack link */
   bool needzero;        /* large: pages may hold old data */
   uint64_t *tinyref;    /* tiny spans: per-block sub-object state (tiny.c) */
-  uint32_t sweepgen;    /* collector */
+  /* Collector (src/gc/). gcflags is fixed while the span is in use. */
+  uint8_t gcflags;       /* GA_SPAN_NOSCAN | GA_SPAN_MANUAL */
+  uint8_t sweep_pending; /* sweepBits has bits the owner must apply */
+  uint32_t gcgen;        /* large: ga_gc_cycle when allocated (heap lock) */
+  uint32_t site;         /* large, leak mode: allocation site */
+  uint32_t *sites;       /* small, leak mode: allocation site per slot */
+  /* Mark bits: written only inside a collection's pause, cleared before it
+   * ends. */
   uint64_t gcmarkBits[GA_SPAN_BITS_WORDS];
+  /* Garbage the collector found in a span a thread cache owns: the owner
+   * clears these slots at its next refill (gc/sweep.c). */
+  uint64_t sweepBits[GA_SPAN_BITS_WORDS];
 } __attribute__((aligned(64))) ga_span_t;
 
 #ifndef __cplusplus
@@ -129,9 +145,14 @@ static inline void ga_span_count(ga_span_t *s, int d) {
 }
 
 static inline uintptr_t ga_span_take_slot(ga_span_t *s, uint32_t idx) {
+  /* The pointer is in a register before the slot is marked allocated: a
+   * collection that stops this thread in between finds either a free slot
+   * or the pointer (gc/sweep.c). */
+  uintptr_t p = s->base + (uintptr_t)idx * s->elemsize;
+  __asm__ volatile("" : "+r"(p) : : "memory");
   ga_span_set_bit(s, idx);
   ga_span_count(s, 1);
-  return s->base + (uintptr_t)idx * s->elemsize;
+  return p;
 }
 
 /* Object index of p in s, or -1 if p is not the start of an object. */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef bool (*line_fn)(uintptr_t lo, uintptr_t hi, const char *path, void *arg);
+typedef bool (*line_fn)(uintptr_t lo, uintptr_t hi, const char *perms, const char *path, void *arg);
 
 static uintptr_t parse_hex(const char **s) {
   uintptr_t v = 0;
@@ -29,13 +29,15 @@ static bool parse_line(const char *s, line_fn fn, void *arg) {
   if (*s != '-') return false;
   s++;
   uintptr_t hi = parse_hex(&s);
+  while (*s == ' ') s++;
+  const char *perms = s;
   /* Skip perms, offset, dev, inode: four space-separated fields. */
   for (int f = 0; f < 4; f++) {
     while (*s == ' ') s++;
     while (*s && *s != ' ') s++;
   }
   while (*s == ' ') s++;
-  return fn(lo, hi, s, arg);
+  return fn(lo, hi, perms, s, arg);
 }
 
 /* Calls fn for each line until it returns true; true if one did. */
@@ -91,7 +93,7 @@ struct find_ctx {
   const char *name;
 };
 
-static bool find_addr(uintptr_t lo, uintptr_t hi, const char *path, void *arg) {
+static bool find_addr(uintptr_t lo, uintptr_t hi, const char *perms, const char *path, void *arg) {
   struct find_ctx *c = arg;
   if (c->addr < lo || c->addr >= hi) return false;
   c->lo = lo;
@@ -99,7 +101,7 @@ static bool find_addr(uintptr_t lo, uintptr_t hi, const char *path, void *arg) {
   return true;
 }
 
-static bool find_name(uintptr_t lo, uintptr_t hi, const char *path, void *arg) {
+static bool find_name(uintptr_t lo, uintptr_t hi, const char *perms, const char *path, void *arg) {
   struct find_ctx *c = arg;
   if (strcmp(path, c->name) != 0) return false;
   c->lo = lo;
@@ -120,5 +122,26 @@ bool ga_gc_maps_find_named(const char *name, uintptr_t *lo, uintptr_t *hi) {
   if (!maps_scan(find_name, &c)) return false;
   *lo = c.lo;
   *hi = c.hi;
+  return true;
+}
+
+struct anon_ctx {
+  void (*fn)(uintptr_t lo, uintptr_t hi, void *arg);
+  void *arg;
+};
+
+static bool anon_line(uintptr_t lo, uintptr_t hi, const char *perms, const char *path, void *arg) {
+  struct anon_ctx *c = arg;
+  /* Private, readable and writable, and not a file: anonymous memory, the
+   * brk heap, or a named anonymous region. */
+  if (perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p') return false;
+  if (path[0] && strncmp(path, "[heap]", 6) && strncmp(path, "[anon", 5)) return false;
+  c->fn(lo, hi, c->arg);
+  return false;
+}
+
+bool ga_gc_maps_for_each_anon(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg) {
+  struct anon_ctx c = {fn, arg};
+  maps_scan(anon_line, &c);
   return true;
 }

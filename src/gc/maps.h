@@ -21,5 +21,8 @@
 bool ga_gc_maps_find(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 /* The first mapping whose path field is exactly name ("[stack]"). */
 bool ga_gc_maps_find_named(const char *name, uintptr_t *lo, uintptr_t *hi);
+/* Every private read-write mapping that is not a file (anonymous memory,
+ * [heap], [anon:...]), in address order. Used by the collector in a pause. */
+bool ga_gc_maps_for_each_anon(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
 
 #endif

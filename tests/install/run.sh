@@ -9,12 +9,13 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # 1. Exactly the libc names of the version script, the C++ operators and
-#    goalloc_*: nothing internal leaks (ga_* would collide with programs).
+#    goalloc_* and GC_* (the libgc-compatible API): nothing internal leaks
+#    (ga_* would collide with programs).
 so=$build/libgoalloc.so
 nm -D --defined-only "$so" | awk '{print $3}' | sed 's/@.*//' | sort -u > "$work/exported"
-grep -v '^ *goalloc_\*' "$src/preload/goalloc.map" | tr ';' '\n' | sed 's/[[:space:]]//g' |
+grep -vE '^ *(goalloc_|GC_)\*' "$src/preload/goalloc.map" | tr ';' '\n' | sed 's/[[:space:]]//g' |
   grep -E '^[A-Za-z_][A-Za-z0-9_]*$' | grep -vE '^(global|local)$' | sort -u > "$work/listed"
-bad=$(grep -vxFf "$work/listed" "$work/exported" | grep -v '^goalloc_' || true)
+bad=$(grep -vxFf "$work/listed" "$work/exported" | grep -vE '^(goalloc_|GC_)' || true)
 [ -z "$bad" ] || fail "unexpected exported symbols: $bad"
 missing=$(grep -vxFf "$work/exported" "$work/listed" || true)
 [ -z "$missing" ] || fail "symbols listed in goalloc.map but not exported: $missing"

@@ -57,7 +57,7 @@ TEST_F(Remote, ForeignFreesAreQueuedThenDrainedAndReused) {
     }
     ga_cache_t *cache = ga_tls_cache;
     ASSERT_NE(cache, &ga_empty_cache);
-    unsigned spc = ga_spanclass(ga_size_to_class(kSize), 1);
+    unsigned spc = ga_cacheclass(ga_size_to_class(kSize), GA_KIND_MANUAL_NOSCAN); // plain malloc, collector off
     ga_span_t *cur = cache->alloc[spc];
     ASSERT_EQ(cur, ga_span_of(addr(batch1[N - 1]))) << "the last object's span is current";
     // Slots of the current span never handed out (allocCount includes the

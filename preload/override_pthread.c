@@ -1,0 +1,61 @@
+/* override_pthread.c: pthread_create, so that threads are registered with
+ * the collector before they run any of the program's code (bdwgc's
+ * GC_pthread_create does the same for programs built with GC_THREADS; we
+ * interpose the libc name, so unmodified programs get it too).
+ *
+ * With the collector off this is one predictable branch and a call to
+ * libc's pthread_create. With it on, the start routine and its argument
+ * travel in an uncollectable, scanned block (the argument may be the only
+ * pointer to a collectable object while the thread starts); the new thread
+ * registers, copies them to its stack, frees the block and runs. It
+ * unregisters when the routine returns or the thread calls pthread_exit
+ * (a cleanup handler); a thread that vanishes otherwise is dropped by the
+ * next stop-the-world (gc/stw.h). */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+
+#include "gc/collector.h"
+#include "goalloc.h"
+#include "malloc_int.h"
+#include "sizeclasses.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+static create_fn real_create;
+
+typedef struct {
+  void *(*fn)(void *);
+  void *arg;
+} start_t;
+
+static void unregister(void *unused) { goalloc_gc_unregister_thread(); }
+
+static void *start(void *p) {
+  start_t st = *(start_t *)p;
+  goalloc_gc_register_thread();
+  ga_free(p);
+  void *ret;
+  pthread_cleanup_push(unregister, NULL);
+  ret = st.fn(st.arg);
+  pthread_cleanup_pop(1);
+  return ret;
+}
+
+EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
+  create_fn real = __atomic_load_n(&real_create, __ATOMIC_ACQUIRE);
+  if (GA_UNLIKELY(!real)) {
+    real = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    if (!real) return EAGAIN;
+    __atomic_store_n(&real_create, real, __ATOMIC_RELEASE);
+  }
+  if (GA_LIKELY(!ga_gc_mode)) return real(t, attr, fn, arg);
+  start_t *st = ga_alloc_kind(sizeof *st, GA_KIND_MANUAL_SCAN, false);
+  if (!st) return EAGAIN;
+  st->fn = fn;
+  st->arg = arg;
+  int rc = real(t, attr, start, st);
+  if (rc) ga_free(st);
+  return rc;
+}

@@ -1,0 +1,592 @@
+/* gc/collector.c: the collector's driver (Go's mgc.go): modes, the cycle,
+ * pacing, finalizers, statistics and the goalloc_gc_* API.
+ *
+ * A cycle today is one stop-the-world pause (docs/GC.md, Status, says what
+ * of the concurrent design is built): under gc_lock (one cycle at a time)
+ * and the dynamic loader's lock (so no stopped thread is inside dlopen),
+ * take every allocator lock in their order (so no stopped thread holds one
+ * and the heap's metadata holds still), stop the world, mark from the roots
+ * (data segments, static TLS, user roots, every registered thread's stack
+ * and registers, uncollectable objects), keep finalizable objects alive one
+ * more cycle, decide every span's garbage (gc/sweep.c), restart. Large
+ * garbage and emptied unowned spans are freed right after; owned spans are
+ * swept by their threads.
+ *
+ * Lock order: gc_lock -> loader lock -> allocator locks (malloc.c's
+ * ga_lock_all) -> fin_lock -> the stop-the-world registry lock. fork takes
+ * gc_lock first too (ga_gc_fork_prepare).
+ *
+ * Modes (GOALLOC_GC, include/goalloc.h): off; api (the first goalloc_gc_*
+ * or GC_* call: only gc_malloc'ed objects are collectable); collect (plain
+ * malloc is collectable: ga_gc_hooked); leak (like collect, but garbage is
+ * reported, never freed, and nothing collects automatically). */
+#include "gc/collector.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "cache.h"
+#include "gc/leak.h"
+#include "gc/maps.h"
+#include "gc/mark.h"
+#include "gc/pacer.h"
+#include "gc/roots.h"
+#include "gc/stw.h"
+#include "gc/sweep.h"
+#include "goalloc.h"
+#include "heap.h"
+#include "large.h"
+#include "malloc_int.h"
+#include "options.h"
+
+int ga_gc_mode;
+bool ga_gc_hooked;
+bool ga_gc_auto;
+uint64_t ga_gc_trigger = UINT64_MAX;
+
+static ga_mutex_t gc_lock = GA_MUTEX_INIT;
+static ga_mutex_t enable_lock = GA_MUTEX_INIT;
+static pid_t gc_lock_owner;
+static int disabled;       /* goalloc_gc_disable nesting */
+static bool constructed;   /* libc is up: threads may register */
+static bool trace;
+static ga_gc_pacer_t pacer;
+static uint64_t start_ns;
+
+/* Statistics (gc_lock). */
+#define NPAUSES 1024
+static uint64_t pauses[NPAUSES];
+static uint64_t npauses;
+static goalloc_gc_stats_t stats;
+
+/* ---- finalizers: an open-addressing table keyed by object ---- */
+
+typedef struct {
+  uintptr_t obj; /* 0 free, 1 deleted */
+  void (*fn)(void *, void *);
+  void *arg;
+} fin_t;
+static ga_mutex_t fin_lock = GA_MUTEX_INIT;
+static fin_t *fins;     /* in OS memory: never scanned as a root */
+static size_t fin_cap, fin_count, fin_used;
+static fin_t *fin_queue; /* to run after the pause */
+static size_t fin_nqueue;
+#define FIN_RESERVE ((size_t)1 << 30)
+
+static size_t fin_hash(uintptr_t p, size_t cap) {
+  return (size_t)((p >> 4) * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
+}
+
+static bool fin_grow(void) {
+  size_t ncap = fin_cap ? fin_cap * 2 : 1024;
+  if (ncap * sizeof(fin_t) * 2 > FIN_RESERVE) return false;
+  fin_t *n = ga_os_reserve(ncap * sizeof(fin_t), 4096);
+  if (!n) return false;
+  for (size_t i = 0; i < fin_cap; i++) {
+    if (fins[i].obj <= 1) continue;
+    size_t h = fin_hash(fins[i].obj, ncap);
+    while (n[h].obj) h = (h + 1) & (ncap - 1);
+    n[h] = fins[i];
+  }
+  if (fins) ga_os_release(fins, fin_cap * sizeof(fin_t));
+  fins = n;
+  fin_cap = ncap;
+  fin_used = fin_count;
+  return true;
+}
+
+static fin_t *fin_find(uintptr_t obj) {
+  if (!fin_cap) return NULL;
+  for (size_t h = fin_hash(obj, fin_cap);; h = (h + 1) & (fin_cap - 1)) {
+    if (fins[h].obj == obj) return &fins[h];
+    if (!fins[h].obj) return NULL;
+  }
+}
+
+int goalloc_gc_register_finalizer(void *obj, void (*fn)(void *, void *), void *arg) {
+  uintptr_t p = (uintptr_t)obj;
+  if (!p) return -1;
+  goalloc_gc_init();
+  int rc = 0;
+  ga_mutex_lock(&fin_lock);
+  fin_t *f = fin_find(p);
+  if (!fn) {
+    if (f) {
+      f->obj = 1;
+      fin_count--;
+    }
+  } else if (f) {
+    f->fn = fn;
+    f->arg = arg;
+  } else if ((fin_used + 1) * 2 > fin_cap && !fin_grow()) {
+    rc = -1;
+  } else {
+    size_t h = fin_hash(p, fin_cap);
+    while (fins[h].obj > 1) h = (h + 1) & (fin_cap - 1);
+    if (!fins[h].obj) fin_used++;
+    fins[h] = (fin_t){p, fn, arg};
+    fin_count++;
+  }
+  ga_mutex_unlock(&fin_lock);
+  return rc;
+}
+
+/* In the pause, after marking from the roots: objects with a finalizer
+ * that nothing reaches are queued, and they (and what they point to) are
+ * kept for this cycle so the finalizer sees them whole (Boehm's rule). */
+static void fin_scan(void) {
+  fin_nqueue = 0;
+  if (!fin_count) return;
+  if (!fin_queue && !(fin_queue = ga_os_reserve(FIN_RESERVE, 4096))) return;
+  for (size_t i = 0; i < fin_cap; i++) {
+    if (fins[i].obj <= 1 || ga_gc_is_marked(fins[i].obj)) continue;
+    fin_queue[fin_nqueue++] = fins[i];
+    fins[i].obj = 1;
+    fin_count--;
+  }
+  for (size_t i = 0; i < fin_nqueue; i++) ga_gc_mark_pointer(fin_queue[i].obj);
+  ga_gc_mark_drain();
+}
+
+/* ---- the cycle ---- */
+
+typedef struct {
+  bool leak;
+  ga_gc_sweep_ctx_t sweep;
+  uint64_t pause_ns, inuse_before, stop_ns;
+  unsigned nthreads;
+  bool ok;
+} cycle_t;
+
+/* ---- anonymous memory as roots (collect and leak modes) ----
+ * A program that malloc()s does not expect its own mmap()ed memory to hide
+ * pointers from the allocator: CPython keeps most of its objects in arenas
+ * it maps itself, and they point to malloc'ed blocks. So in the modes that
+ * collect plain malloc memory, every private anonymous read-write mapping
+ * is a root, minus goalloc's own (the heap, its metadata: os.c's registry)
+ * and minus registered threads' stacks (scanned from their stack pointer
+ * instead, so dead frames do not hide leaks). */
+static ga_os_range_t *excl;
+static size_t nexcl, excl_cap;
+#define EXCL_RESERVE ((size_t)1 << 26)
+
+static void copy_reservations(const ga_os_range_t *r, size_t n, void *arg) {
+  if (n > excl_cap) n = excl_cap;
+  memcpy(excl, r, n * sizeof *r);
+  nexcl = n;
+}
+
+static void add_stack_excl(const ga_gc_thread_t *t, void *arg) {
+  if (nexcl >= excl_cap || t->stack_hi <= t->stack_lo) return;
+  size_t i = nexcl;
+  while (i > 0 && excl[i - 1].lo > t->stack_lo) {
+    excl[i] = excl[i - 1];
+    i--;
+  }
+  excl[i].lo = t->stack_lo;
+  excl[i].hi = t->stack_hi;
+  nexcl++;
+}
+
+static void scan_anon(uintptr_t lo, uintptr_t hi, void *arg) {
+  /* First exclusion that ends after lo (exclusions may overlap: stacks
+   * were merged in by start address only). */
+  size_t a = 0, b = nexcl;
+  while (a < b) {
+    size_t mid = (a + b) / 2;
+    if (excl[mid].lo < lo && excl[mid].hi <= lo) a = mid + 1;
+    else b = mid;
+  }
+  if (a > 0) a--;
+  uintptr_t cur = lo;
+  for (size_t i = a; i < nexcl && excl[i].lo < hi && cur < hi; i++) {
+    if (excl[i].hi <= cur) continue;
+    if (excl[i].lo > cur) ga_gc_mark_range(cur, excl[i].lo, NULL);
+    cur = excl[i].hi;
+  }
+  if (cur < hi) ga_gc_mark_range(cur, hi, NULL);
+}
+
+static void mark_anon_roots(void) {
+  if (!excl) {
+    excl = ga_os_reserve(EXCL_RESERVE, 4096);
+    if (!excl) return;
+    excl_cap = EXCL_RESERVE / sizeof *excl;
+  }
+  ga_os_for_each_reservation(copy_reservations, NULL);
+  ga_gc_stw_for_each_thread(add_stack_excl, NULL);
+  ga_gc_maps_for_each_anon(scan_anon, NULL);
+}
+
+static void mark_roots(void) {
+  unsigned kinds = GA_GC_ROOTS_DATA | GA_GC_ROOTS_USER | GA_GC_ROOTS_TLS;
+  /* The main thread's stack counts only if it is stopped (registered). */
+  ga_gc_roots_for_each_kind(kinds, ga_gc_mark_range, NULL);
+  ga_gc_stw_for_each_stack(ga_gc_mark_range, NULL);
+  if (ga_gc_hooked) mark_anon_roots();
+  ga_gc_mark_drain();
+  ga_gc_mark_manual_roots();
+}
+
+static void cycle_locked(void *arg) {
+  cycle_t *cy = arg;
+  ga_lock_all();
+  ga_mutex_lock(&fin_lock);
+  uint64_t t0 = ga_os_nanotime();
+  cy->nthreads = ga_gc_stw_stop_world();
+  cy->stop_ns = ga_os_nanotime() - t0;
+  cy->inuse_before = ga_heap_inuse_bytes;
+  cy->sweep.leak = cy->leak;
+  cy->ok = ga_gc_mark_begin() && ga_gc_sweep_begin(&cy->sweep);
+  if (cy->ok) {
+    mark_roots();
+    if (!cy->leak) fin_scan();
+    ga_gc_sweep_pause(&cy->sweep);
+    ga_gc_mark_end();
+    __atomic_store_n(&ga_gc_cycle, ga_gc_cycle + 1, __ATOMIC_RELAXED);
+  }
+  ga_gc_stw_start_world();
+  cy->pause_ns = ga_os_nanotime() - t0;
+  ga_mutex_unlock(&fin_lock);
+  ga_unlock_all();
+}
+
+static void set_trigger(void) {
+  uint64_t goal = ga_gc_pacer_heap_goal(&pacer);
+  stats.heap_goal = goal;
+  __atomic_store_n(&ga_gc_trigger, goal, __ATOMIC_RELAXED);
+}
+
+static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
+  uint64_t now = ga_os_nanotime() - start_ns;
+  ga_printf(2,
+            "gc %lu @%lu.%03lus: pause %lu.%03lu ms (stop %lu.%03lu), %u threads, "
+            "heap %lu -> %lu MB (goal %lu MB), marked %lu MB, %s %lu objects (%lu KB)\n",
+            (unsigned long)stats.cycles, (unsigned long)(now / 1000000000),
+            (unsigned long)(now / 1000000 % 1000), (unsigned long)(cy->pause_ns / 1000000),
+            (unsigned long)(cy->pause_ns / 1000 % 1000), (unsigned long)(cy->stop_ns / 1000000),
+            (unsigned long)(cy->stop_ns / 1000 % 1000), cy->nthreads + 1,
+            (unsigned long)(cy->inuse_before >> 20),
+            (unsigned long)((cy->inuse_before - (cy->leak ? 0 : ga_gc_sweep_stats.garbage_bytes >
+                                                                       cy->inuse_before
+                                                                   ? cy->inuse_before
+                                                                   : ga_gc_sweep_stats.garbage_bytes)) >>
+                            20),
+            (unsigned long)(stats.heap_goal >> 20),
+            (unsigned long)(ga_gc_mark_stats.marked_bytes >> 20), cy->leak ? "unreachable" : "freed",
+            (unsigned long)ga_gc_sweep_stats.garbage_objects,
+            (unsigned long)(ga_gc_sweep_stats.garbage_bytes >> 10));
+  (void)wall_ns;
+}
+
+static void run_finalizers(void) {
+  /* The queue is ours until the next cycle, which needs gc_lock: held. */
+  for (size_t i = 0; i < fin_nqueue; i++) fin_queue[i].fn((void *)fin_queue[i].obj, fin_queue[i].arg);
+  fin_nqueue = 0;
+}
+
+static pid_t my_tid(void) { return gettid(); }
+
+/* One collection. Returns false if one was already running on this thread
+ * (a finalizer that collects). */
+static bool collect(bool leak) {
+  pid_t self = my_tid();
+  if (__atomic_load_n(&gc_lock_owner, __ATOMIC_RELAXED) == self) return false;
+  ga_mutex_lock(&gc_lock);
+  gc_lock_owner = self;
+  uint64_t t0 = ga_os_nanotime();
+  cycle_t cy = {.leak = leak};
+  if (leak) ga_gc_leak_reset();
+  ga_gc_roots_with_loader_locked(cycle_locked, &cy);
+  if (cy.ok) {
+    ga_gc_sweep_after(&cy.sweep);
+    uint64_t wall = ga_os_nanotime() - t0;
+    stats.cycles++;
+    stats.last_pause_ns = cy.pause_ns;
+    stats.pause_total_ns += cy.pause_ns;
+    if (cy.pause_ns > stats.pause_max_ns) stats.pause_max_ns = cy.pause_ns;
+    pauses[npauses++ % NPAUSES] = cy.pause_ns;
+    stats.mark_total_ns += wall;
+    stats.last_marked = ga_gc_mark_stats.marked_bytes;
+    stats.freed_objects += ga_gc_sweep_stats.garbage_objects;
+    stats.freed_bytes += ga_gc_sweep_stats.garbage_bytes;
+    /* The live heap for pacing: what is in use minus what this cycle found
+     * dead (owned spans give theirs back lazily). */
+    uint64_t live = cy.inuse_before > ga_gc_sweep_stats.garbage_bytes
+                        ? cy.inuse_before - ga_gc_sweep_stats.garbage_bytes
+                        : 0;
+    if (leak) live = cy.inuse_before;
+    ga_gc_pacer_note_scan_work(&pacer, (int64_t)ga_gc_mark_stats.scanned_bytes, 0, 0);
+    ga_gc_pacer_reset_live(&pacer, live);
+    pacer.heap_alloc = live;
+    pacer.mapped_ready = cy.inuse_before;
+    ga_gc_pacer_commit(&pacer);
+    set_trigger();
+    if (trace) trace_line(&cy, wall);
+    pacer.heap_scan_work = 0;
+  }
+  gc_lock_owner = 0;
+  ga_mutex_unlock(&gc_lock);
+  if (cy.ok && fin_nqueue) {
+    /* Outside gc_lock, so a finalizer may allocate (and trigger a cycle);
+     * the objects it gets are marked, so no cycle before the next one ends
+     * can free them... unless that next cycle runs first: hold them by
+     * running under the lock instead when another cycle might start. */
+    ga_mutex_lock(&gc_lock);
+    gc_lock_owner = self;
+    run_finalizers();
+    gc_lock_owner = 0;
+    ga_mutex_unlock(&gc_lock);
+  }
+  return cy.ok;
+}
+
+void ga_gc_collect_auto(void) {
+  if (!ga_gc_auto || __atomic_load_n(&disabled, __ATOMIC_RELAXED)) return;
+  if (__atomic_load_n(&gc_lock_owner, __ATOMIC_RELAXED) == my_tid()) return;
+  /* Another thread may have collected while we waited to get here. */
+  if (__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED) <
+      __atomic_load_n(&ga_gc_trigger, __ATOMIC_RELAXED))
+    return;
+  /* Make the trigger unreachable while this cycle runs, so threads that
+   * reach it meanwhile do not queue up behind gc_lock for a second one. */
+  __atomic_store_n(&ga_gc_trigger, UINT64_MAX, __ATOMIC_RELAXED);
+  if (!collect(false)) set_trigger();
+}
+
+/* ---- modes ---- */
+
+static void enable(int mode) {
+  ga_mutex_lock(&enable_lock);
+  if (!ga_gc_mode) {
+    start_ns = ga_os_nanotime();
+    ga_gc_stw_init((int)ga_option(GA_OPT_GC_SIGNAL));
+    trace = ga_option(GA_OPT_GCTRACE) != 0;
+    long gogc = ga_option(GA_OPT_GOGC);
+    long limit = ga_option(GA_OPT_MEMLIMIT);
+    ga_gc_pacer_init(&pacer, gogc, limit > 0 ? (uint64_t)limit : GA_GC_PACER_NO_LIMIT);
+    set_trigger();
+    ga_gc_hooked = mode == GOALLOC_GC_COLLECT || mode == GOALLOC_GC_LEAK;
+    __atomic_store_n(&ga_gc_mode, mode, __ATOMIC_RELEASE);
+    /* Automatic cycles need the threads registered: from the constructor
+     * on (ga_gc_constructor), or now if we are past it. */
+    if (constructed) {
+      ga_gc_auto = mode != GOALLOC_GC_LEAK && gogc >= 0;
+    }
+  }
+  ga_mutex_unlock(&enable_lock);
+}
+
+void ga_gc_init_from_options(void) {
+  long m = ga_option(GA_OPT_GC);
+  if (m == 1) enable(GOALLOC_GC_COLLECT);
+  else if (m == 2) enable(GOALLOC_GC_LEAK);
+}
+
+static void leak_at_exit(void);
+
+/* Called from malloc.c's constructor, once libc is up. */
+void ga_gc_constructor(void) {
+  /* Options may have been read before environ was set: apply them now. */
+  ga_gc_init_from_options();
+  constructed = true;
+  if (!ga_gc_mode) return;
+  ga_gc_thread_started();
+  if (ga_gc_mode == GOALLOC_GC_LEAK) {
+    ga_gc_leak_init();
+    atexit(leak_at_exit);
+  } else {
+    ga_gc_auto = ga_option(GA_OPT_GOGC) >= 0;
+  }
+}
+
+int goalloc_gc_init(void) {
+  if (!ga_initialized) ga_init();
+  if (!ga_gc_mode) enable(GOALLOC_GC_API);
+  if (constructed && !ga_gc_stw_self()) ga_gc_thread_started();
+  if (constructed && ga_gc_mode == GOALLOC_GC_API && ga_option(GA_OPT_GOGC) >= 0 && !ga_gc_auto)
+    ga_gc_auto = true;
+  return ga_gc_mode;
+}
+
+int goalloc_gc_mode(void) { return ga_gc_mode; }
+
+/* ---- threads ---- */
+
+void ga_gc_thread_started(void) {
+  if (!ga_gc_mode || !constructed || ga_gc_stw_self()) return;
+  ga_gc_stw_register_self();
+}
+
+void ga_gc_thread_exiting(void) {
+  if (ga_gc_stw_self()) ga_gc_stw_unregister_self();
+}
+
+int goalloc_gc_register_thread(void) {
+  goalloc_gc_init();
+  if (ga_gc_stw_self()) return 0;
+  return ga_gc_stw_register_self() ? 0 : -1;
+}
+
+int goalloc_gc_unregister_thread(void) {
+  ga_gc_thread_exiting();
+  return 0;
+}
+
+/* ---- allocation ---- */
+
+void *ga_gc_alloc(size_t size, unsigned kind, bool zero) {
+  void *p = ga_alloc_kind(size, kind, zero);
+  if (GA_UNLIKELY(ga_gc_mode == GOALLOC_GC_LEAK) && p) ga_gc_leak_record(p, ga_gc_leak_site());
+  return p;
+}
+
+void *ga_gc_alloc_aligned(size_t size, size_t align) {
+  if (GA_UNLIKELY(ga_gc_auto)) ga_gc_poll();
+  void *p = ga_large_alloc(size, align, false, GA_KIND_SCAN);
+  if (GA_UNLIKELY(ga_gc_mode == GOALLOC_GC_LEAK) && p) ga_gc_leak_record(p, ga_gc_leak_site());
+  return p;
+}
+
+void *goalloc_gc_malloc(size_t size) {
+  if (GA_UNLIKELY(!ga_gc_mode)) goalloc_gc_init();
+  return ga_gc_alloc(size, GA_KIND_SCAN, true);
+}
+
+void *goalloc_gc_malloc_noscan(size_t size) {
+  if (GA_UNLIKELY(!ga_gc_mode)) goalloc_gc_init();
+  return ga_gc_alloc(size, GA_KIND_NOSCAN, false);
+}
+
+void *goalloc_gc_malloc_uncollectable(size_t size) {
+  if (GA_UNLIKELY(!ga_gc_mode)) goalloc_gc_init();
+  return ga_gc_alloc(size, GA_KIND_MANUAL_SCAN, true);
+}
+
+void *goalloc_gc_realloc(void *old, size_t size) {
+  if (!old) return goalloc_gc_malloc(size);
+  if (size == 0) {
+    ga_free_named(old, "goalloc_gc_realloc");
+    return NULL;
+  }
+  ga_span_t *s = ga_span_of((uintptr_t)old);
+  size_t have = ga_usable_size(old);
+  if (!s || s->state != GA_SPAN_INUSE || !have) {
+    ga_report_bad_free("goalloc_gc_realloc", old, "invalid pointer");
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (size <= have && size > have / 2) return old;
+  unsigned kind = s->gcflags & 3;
+  void *n = ga_gc_alloc(size, kind, !(kind & GA_KIND_NOSCAN));
+  if (!n) return NULL;
+  memcpy(n, old, size < have ? size : have);
+  ga_free_named(old, "goalloc_gc_realloc");
+  return n;
+}
+
+/* ---- control ---- */
+
+void goalloc_gc_collect(void) {
+  if (!ga_gc_mode) return;
+  collect(ga_gc_mode == GOALLOC_GC_LEAK);
+}
+
+void goalloc_gc_disable(void) { __atomic_fetch_add(&disabled, 1, __ATOMIC_RELAXED); }
+void goalloc_gc_enable(void) {
+  if (__atomic_load_n(&disabled, __ATOMIC_RELAXED) > 0)
+    __atomic_fetch_sub(&disabled, 1, __ATOMIC_RELAXED);
+}
+
+int goalloc_gc_set_percent(int percent) {
+  goalloc_gc_init();
+  ga_mutex_lock(&gc_lock);
+  int old = (int)pacer.gc_percent;
+  ga_gc_pacer_set_gc_percent(&pacer, percent);
+  set_trigger();
+  ga_gc_auto = ga_gc_mode != GOALLOC_GC_LEAK && percent >= 0 && constructed;
+  ga_mutex_unlock(&gc_lock);
+  return old;
+}
+
+int goalloc_gc_add_roots(void *lo, void *hi) {
+  goalloc_gc_init();
+  return ga_gc_roots_add((uintptr_t)lo, (uintptr_t)hi) ? 0 : -1;
+}
+
+int goalloc_gc_remove_roots(void *lo, void *hi) {
+  return ga_gc_roots_remove((uintptr_t)lo, (uintptr_t)hi) ? 0 : -1;
+}
+
+static uint64_t p99(void) {
+  size_t n = npauses < NPAUSES ? npauses : NPAUSES;
+  if (!n) return 0;
+  uint64_t a[NPAUSES];
+  memcpy(a, pauses, n * sizeof a[0]);
+  /* Shell sort: 1024 values, no allocation. */
+  for (size_t gap = n / 2; gap; gap /= 2)
+    for (size_t i = gap; i < n; i++)
+      for (size_t j = i; j >= gap && a[j - gap] > a[j]; j -= gap) {
+        uint64_t t = a[j];
+        a[j] = a[j - gap];
+        a[j - gap] = t;
+      }
+  size_t k = (n * 99 + 99) / 100; /* ceil(0.99 n), 1-based */
+  return a[k - 1];
+}
+
+int goalloc_gc_get_stats(goalloc_gc_stats_t *st) {
+  if (!st || st->struct_size != sizeof(goalloc_gc_stats_t)) {
+    errno = EINVAL;
+    return -1;
+  }
+  ga_mutex_lock(&gc_lock);
+  *st = stats;
+  st->struct_size = sizeof *st;
+  st->mode = ga_gc_mode;
+  st->heap_live = ga_heap_inuse_bytes;
+  st->heap_goal = ga_gc_mode ? ga_gc_pacer_heap_goal(&pacer) : 0;
+  st->pause_p99_ns = p99();
+  ga_mutex_unlock(&gc_lock);
+  return 0;
+}
+
+/* ---- leak mode ---- */
+
+long goalloc_gc_leak_report(int fd) {
+  if (ga_gc_mode != GOALLOC_GC_LEAK) return -1;
+  if (!collect(true)) return -1;
+  return ga_gc_leak_print(fd);
+}
+
+static void leak_at_exit(void) {
+  const char *file = ga_os_getenv("GOALLOC_LEAK_FILE");
+  int fd = 2;
+  if (file && *file) {
+    fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      ga_printf(2, "goalloc: cannot open GOALLOC_LEAK_FILE=%s; reporting to stderr\n", file);
+      fd = 2;
+    }
+  }
+  goalloc_gc_leak_report(fd);
+  if (fd != 2) close(fd);
+}
+
+/* ---- fork ---- */
+
+void ga_gc_fork_prepare(void) { ga_mutex_lock(&gc_lock); }
+void ga_gc_fork_parent(void) { ga_mutex_unlock(&gc_lock); }
+void ga_gc_fork_child(void) {
+  ga_mutex_reset(&gc_lock);
+  gc_lock_owner = 0;
+  ga_mutex_reset(&fin_lock);
+  ga_mutex_reset(&enable_lock);
+  if (ga_gc_mode) ga_gc_stw_atfork_child();
+}

@@ -1,0 +1,52 @@
+/* gc/collector.h: what the allocator sees of the collector (collector.c). */
+#ifndef GA_GC_COLLECTOR_H
+#define GA_GC_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "span.h"
+
+struct ga_cache;
+
+/* GOALLOC_GC_* of include/goalloc.h. Set once (options at init, or the
+ * first goalloc_gc_* call), read without a lock. */
+extern int ga_gc_mode;
+/* collect and leak modes: plain malloc is collectable and scanned. */
+extern bool ga_gc_hooked;
+/* Automatic collections are armed: slow paths compare the heap with the
+ * trigger. */
+extern bool ga_gc_auto;
+extern uint64_t ga_gc_trigger;
+extern uint64_t ga_heap_inuse_bytes;
+
+void ga_gc_init_from_options(void);
+/* From malloc.c's constructor: libc is up, threads may register. */
+void ga_gc_constructor(void);
+void ga_gc_collect_auto(void);
+/* Called where the caller's cache is consistent (never inside a busy
+ * section, cache.h). */
+static inline void ga_gc_poll(void) {
+  if (GA_UNLIKELY(__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED) >=
+                  __atomic_load_n(&ga_gc_trigger, __ATOMIC_RELAXED)))
+    ga_gc_collect_auto();
+}
+
+/* Allocation of a given kind for the collector's modes (leak sites, zeroing). */
+void *ga_gc_alloc(size_t size, unsigned kind, bool zero);
+void *ga_gc_alloc_aligned(size_t size, size_t align);
+
+/* Thread registration (stop-the-world needs every thread that may hold
+ * pointers). */
+void ga_gc_thread_started(void);
+void ga_gc_thread_exiting(void);
+
+/* sweep.c: the owner of s applies its sweepBits; true if slots were freed. */
+bool ga_gc_sweep_owned_span(ga_span_t *s);
+
+void ga_gc_fork_prepare(void);
+void ga_gc_fork_parent(void);
+void ga_gc_fork_child(void);
+
+#endif
