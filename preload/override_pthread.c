@@ -10,12 +10,19 @@
  * registers, copies them to its stack, frees the block and runs. It
  * unregisters when the routine returns or the thread calls pthread_exit
  * (a cleanup handler); a thread that vanishes otherwise is dropped by the
- * next stop-the-world (gc/stw.h). */
+ * next stop-the-world (gc/stw.h).
+ *
+ * pthread_sigmask and sigprocmask are interposed too (as bdwgc does): with
+ * the collector on, a thread that blocks every signal would never stop for
+ * a collection, so the stop signal is left out of what they block. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <pthread.h>
 
 #include "gc/collector.h"
+#include "gc/stw.h"
+#include "os.h"
 #include "goalloc.h"
 #include "malloc_int.h"
 #include "sizeclasses.h"
@@ -50,7 +57,7 @@ EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
     if (!real) return EAGAIN;
     __atomic_store_n(&real_create, real, __ATOMIC_RELEASE);
   }
-  if (GA_LIKELY(!ga_gc_mode)) return real(t, attr, fn, arg);
+  if (GA_LIKELY(!ga_gc_mode) || ga_os_creating_internal_thread) return real(t, attr, fn, arg);
   start_t *st = ga_alloc_kind(sizeof *st, GA_KIND_MANUAL_SCAN, false);
   if (!st) return EAGAIN;
   st->fn = fn;
@@ -59,3 +66,27 @@ EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
   if (rc) ga_free(st);
   return rc;
 }
+
+/* Drops sig from a set by its bit: glibc's sigdelset refuses its own
+ * internal signals. */
+static void drop(sigset_t *set, int sig) {
+  set->__val[(sig - 1) / (8 * sizeof(unsigned long))] &=
+      ~(1UL << ((sig - 1) % (8 * sizeof(unsigned long))));
+}
+
+static int mask(int how, const sigset_t *set, sigset_t *old) {
+  if (!set || how == SIG_UNBLOCK) return ga_os_sigmask(how, set, old);
+  sigset_t copy = *set;
+  /* What glibc's own pthread_sigmask does: its cancellation and setxid
+   * signals (32, 33) are never blocked. */
+  drop(&copy, 32);
+  drop(&copy, 33);
+  if (GA_UNLIKELY(ga_gc_mode)) drop(&copy, ga_gc_stw_signal());
+  return ga_os_sigmask(how, &copy, old);
+}
+
+EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+  return mask(how, set, old) ? errno : 0;
+}
+
+EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old) { return mask(how, set, old); }

@@ -22,6 +22,13 @@ static void *map_at(void *hint, size_t size, int extra) {
   return p == MAP_FAILED ? NULL : p;
 }
 
+/* The kernel's call, not libc's pthread_sigmask: goalloc interposes that
+ * one (preload/override_pthread.c) to keep the collector's signal open in
+ * the program's threads, and must not be subject to it itself. */
+int ga_os_sigmask(int how, const sigset_t *set, sigset_t *old) {
+  return (int)syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
+}
+
 /* ---- the registry of goalloc's own mappings ----
  * A sorted array of disjoint ranges in a mapping of its own (which it
  * lists too). The collector scans the program's anonymous memory in the
@@ -36,12 +43,12 @@ static ga_spinlock_t reg_lock;
 static void reg_lock_acquire(sigset_t *old) {
   sigset_t all;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, old);
+  ga_os_sigmask(SIG_SETMASK, &all, old);
   ga_spin_lock(&reg_lock);
 }
 static void reg_lock_release(const sigset_t *old) {
   ga_spin_unlock(&reg_lock);
-  pthread_sigmask(SIG_SETMASK, old, NULL);
+  ga_os_sigmask(SIG_SETMASK, old, NULL);
 }
 
 static size_t reg_search(uintptr_t addr) { /* first range with hi > addr */
@@ -375,6 +382,8 @@ void ga_os_sleep_ms(unsigned ms) {
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
+__thread bool ga_os_creating_internal_thread;
+
 bool ga_os_thread_start(void *(*fn)(void *), void *arg) {
   pthread_attr_t attr;
   pthread_t t;
@@ -384,9 +393,11 @@ bool ga_os_thread_start(void *(*fn)(void *), void *arg) {
   pthread_attr_setstacksize(&attr, 64 * 1024);
   /* The background thread must not take the program's signals. */
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  ga_os_sigmask(SIG_SETMASK, &all, &old);
+  ga_os_creating_internal_thread = true; /* not a thread for the collector to stop */
   int rc = pthread_create(&t, &attr, fn, arg);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  ga_os_creating_internal_thread = false;
+  ga_os_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
   return rc == 0;
 }

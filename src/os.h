@@ -84,7 +84,15 @@ uint64_t ga_os_peak_rss(void);
 uint64_t ga_os_nanotime(void);
 void ga_os_sleep_ms(unsigned ms);
 
-/* Starts a detached background thread; false if it could not. */
+/* rt_sigprocmask itself (see os.c). */
+#include <signal.h>
+int ga_os_sigmask(int how, const sigset_t *set, sigset_t *old);
+
+/* Starts a detached background thread with every signal blocked; false if
+ * it could not. Such threads hold no program pointers and are never
+ * registered with the collector (preload/override_pthread.c checks the
+ * flag below). */
 bool ga_os_thread_start(void *(*fn)(void *), void *arg);
+extern __thread bool ga_os_creating_internal_thread;
 
 #endif

@@ -419,9 +419,22 @@ int goalloc_gc_mode(void) { return ga_gc_mode; }
 
 /* ---- threads ---- */
 
+/* Registration calls pthread_getattr_np, which mallocs, and a thread's
+ * first malloc registers it: the flag stops that recursion (glibc's
+ * getattr holds the thread's own lock around its malloc). */
+static __thread bool registering;
+
+static bool register_self(void) {
+  if (registering) return true;
+  registering = true;
+  bool ok = ga_gc_stw_register_self() != NULL;
+  registering = false;
+  return ok;
+}
+
 void ga_gc_thread_started(void) {
   if (!ga_gc_mode || !constructed || ga_gc_stw_self()) return;
-  ga_gc_stw_register_self();
+  register_self();
 }
 
 void ga_gc_thread_exiting(void) {
@@ -431,7 +444,7 @@ void ga_gc_thread_exiting(void) {
 int goalloc_gc_register_thread(void) {
   goalloc_gc_init();
   if (ga_gc_stw_self()) return 0;
-  return ga_gc_stw_register_self() ? 0 : -1;
+  return register_self() ? 0 : -1;
 }
 
 int goalloc_gc_unregister_thread(void) {

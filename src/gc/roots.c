@@ -49,13 +49,13 @@ extern void *__libc_stack_end;
 static void lock_roots(sigset_t *old) {
   sigset_t all;
   sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, old);
+  ga_os_sigmask(SIG_BLOCK, &all, old);
   ga_mutex_lock(&roots_lock);
 }
 
 static void unlock_roots(const sigset_t *old) {
   ga_mutex_unlock(&roots_lock);
-  pthread_sigmask(SIG_SETMASK, old, NULL);
+  ga_os_sigmask(SIG_SETMASK, old, NULL);
 }
 
 static void emit(uintptr_t lo, uintptr_t hi, ga_gc_range_fn fn, void *arg) {

@@ -60,7 +60,9 @@ static void sweep_in_pause(ga_span_t *s, void *arg) {
   if (s->spanclass == 0) {
     bool marked = s->gcmarkBits[0] != 0;
     s->gcmarkBits[0] = 0;
-    if (marked || s->gcgen == ga_gc_cycle) return;
+    /* Young: possibly still on its way to the caller. A leak report has
+     * nothing to protect by waiting (it frees nothing). */
+    if (marked || (s->gcgen == ga_gc_cycle && !ctx->leak)) return;
     size_t bytes = s->npages * GA_PAGE_SIZE;
     ga_gc_sweep_stats.garbage_objects++;
     ga_gc_sweep_stats.garbage_bytes += bytes;

@@ -167,7 +167,7 @@ run_case() {
   compare_runs glibc goalloc
   check_bindings goalloc "$SO"
   local i=0 v
-  for v in "${VARIANTS[@]}"; do
+  for v in "${VARIANTS[@]}" "$GC_COLLECT"; do
     i=$((i + 1))
     read -r -a EXTRA_ENV <<<"$v"
     in_run "variant$i"
@@ -182,6 +182,11 @@ run_case() {
 # Aggressive scavenging while the program runs: pages handed back to the OS
 # under live objects would show up as corrupted output.
 SCAVENGE_HARD='GOALLOC_SCAVENGE=1 GOALLOC_SCAVENGE_RETAIN=0 GOALLOC_SCAVENGE_PERIOD_MS=1'
+
+# Every case also runs with the collector reclaiming unreachable malloc'ed
+# memory, collecting often (GOGC=25): anything it frees while still
+# reachable shows up as corrupted output or a crash.
+GC_COLLECT='GOALLOC_GC=collect GOALLOC_GOGC=25'
 
 # ---------------------------------------------------------------- python
 PY=/usr/bin/python3.11
