@@ -275,8 +275,9 @@ typedef void *(GC_CALLBACK *GC_fn_type)(void *client_data);
 
 /* Nothing to allow: registration is always possible. */
 GC_API void GC_allow_register_threads(void);
-/* The stack base is found by goalloc itself (sb is not used); GC_DUPLICATE
- * if the thread was registered already. */
+/* The stack base is found by goalloc itself (sb is not used). GC_SUCCESS
+ * (also, today, for a thread libgoalloc registered already: see
+ * gc_compat.c), GC_UNIMPLEMENTED if the thread cannot be registered. */
 GC_API int GC_register_my_thread(const struct GC_stack_base *sb) GC_ATTR_NONNULL(1);
 GC_API int GC_unregister_my_thread(void);
 GC_API int GC_get_stack_base(struct GC_stack_base *sb) GC_ATTR_NONNULL(1);

@@ -8,9 +8,10 @@
  * travel in an uncollectable, scanned block (the argument may be the only
  * pointer to a collectable object while the thread starts); the new thread
  * registers, copies them to its stack, frees the block and runs. It
- * unregisters when the routine returns or the thread calls pthread_exit
- * (a cleanup handler); a thread that vanishes otherwise is dropped by the
- * next stop-the-world (gc/stw.h).
+ * unregisters when its cache is released (cache.c's key destructor): a
+ * thread that may still allocate must stay registered, or the pause would
+ * judge its spans while it changes them. A thread that never allocated has
+ * no cache; the next stop-the-world drops it once it is gone (gc/stw.h).
  *
  * pthread_sigmask and sigprocmask are interposed too (as bdwgc does): with
  * the collector on, a thread that blocks every signal would never stop for
@@ -37,17 +38,11 @@ typedef struct {
   void *arg;
 } start_t;
 
-static void unregister(void *unused) { goalloc_gc_unregister_thread(); }
-
 static void *start(void *p) {
   start_t st = *(start_t *)p;
   goalloc_gc_register_thread();
   ga_free(p);
-  void *ret;
-  pthread_cleanup_push(unregister, NULL);
-  ret = st.fn(st.arg);
-  pthread_cleanup_pop(1);
-  return ret;
+  return st.fn(st.arg);
 }
 
 EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {

@@ -53,6 +53,9 @@ ga_cache_t *ga_cache_get(void) {
 
 static void cache_destructor(void *arg) {
   ga_cache_t *c = arg;
+  /* Busy from before the thread stops being stopped by collections until
+   * the cache is gone (ga_cache_release frees it). */
+  ga_cache_busy_enter(c);
   if (GA_UNLIKELY(ga_gc_mode)) ga_gc_thread_exiting();
   if (ga_tls_cache == c) ga_tls_cache = &ga_empty_cache;
   ga_cache_release(c);
@@ -70,6 +73,10 @@ static void list_fix_after_free(ga_cache_t *c, ga_span_t *s) {
   if (s->allocCount == 0) {
     if (s->list == GA_LIST_PARTIAL) ga_span_list_remove(&c->partial[spc], s);
     else if (s->list == GA_LIST_FULL) ga_span_list_remove(&c->full[spc], s);
+    /* Garbage the collector queued here was freed some other way (the
+     * remote drain): stale sweep bits must not outlive the objects, or the
+     * next objects in these slots would be swept (gc/sweep.c). */
+    if (s->sweep_pending) ga_gc_sweep_forget(s);
     size_t bytes = s->npages * GA_PAGE_SIZE;
     if (c->empty_bytes + bytes <= GA_CACHE_EMPTY_BYTES) {
       ga_span_list_push(&c->empty[spc], s, GA_LIST_EMPTY);

@@ -419,17 +419,18 @@ int goalloc_gc_mode(void) { return ga_gc_mode; }
 
 /* ---- threads ---- */
 
-/* Registration calls pthread_getattr_np, which mallocs, and a thread's
- * first malloc registers it: the flag stops that recursion (glibc's
- * getattr holds the thread's own lock around its malloc). */
-static __thread bool registering;
-
+/* A thread must be registered before it owns any span: a pause would
+ * judge the spans of an unregistered thread while it runs and changes them
+ * (gc/sweep.c). So registration must not allocate: pthread_getattr_np
+ * mallocs (and a thread's first malloc registers it), so a thread's stack
+ * is the mapping that holds its stack pointer (glibc puts the TLS and the
+ * thread descriptor at its top, which is what the scan needs). The main
+ * thread's bounds come from gc/roots without allocating either. */
 static bool register_self(void) {
-  if (registering) return true;
-  registering = true;
-  bool ok = ga_gc_stw_register_self() != NULL;
-  registering = false;
-  return ok;
+  if (gettid() == getpid()) return ga_gc_stw_register_self() != NULL;
+  uintptr_t lo, hi, sp = (uintptr_t)__builtin_frame_address(0);
+  if (!ga_gc_maps_find(sp, &lo, &hi)) return false;
+  return ga_gc_stw_register_self_range(lo, hi) != NULL;
 }
 
 void ga_gc_thread_started(void) {

@@ -44,6 +44,8 @@ void ga_gc_thread_exiting(void);
 
 /* sweep.c: the owner of s applies its sweepBits; true if slots were freed. */
 bool ga_gc_sweep_owned_span(ga_span_t *s);
+/* The owner of s, which has no objects left: drop its pending sweep. */
+void ga_gc_sweep_forget(ga_span_t *s);
 
 void ga_gc_fork_prepare(void);
 void ga_gc_fork_parent(void);

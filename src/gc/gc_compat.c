@@ -335,8 +335,15 @@ EXPORT void GC_noop1(GC_word x) { __asm__ __volatile__("" : : "r"(x) : "memory")
 
 EXPORT void GC_allow_register_threads(void) { goalloc_gc_init(); }
 
+/* goalloc_gc_register_thread answers 0 both for a new registration and
+ * for a thread registered already (by libgoalloc's pthread_create), so
+ * GC_DUPLICATE is returned only if it ever answers > 0 for the latter.
+ * A program following libgc's rule (unregister what it registered) then
+ * unregisters such a thread early, which is harmless: its stack is no
+ * longer scanned, exactly what libgc's rule promises. */
 EXPORT int GC_register_my_thread(const struct GC_stack_base *sb) {
-  return goalloc_gc_register_thread() == 0 ? GC_SUCCESS : GC_DUPLICATE;
+  int r = goalloc_gc_register_thread();
+  return r == 0 ? GC_SUCCESS : r > 0 ? GC_DUPLICATE : GC_UNIMPLEMENTED;
 }
 
 EXPORT int GC_unregister_my_thread(void) {

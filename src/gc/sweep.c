@@ -27,6 +27,9 @@
  *     means), except objects freed by other threads before the pause, which
  *     wait on the span's remote list: the owner drains that list before it
  *     applies sweepBits (cache.c), so they are free, not garbage, by then.
+ * Pending bits must never outlive the objects they name: a span that
+ * empties some other way (its remote frees drained) forgets them
+ * (ga_gc_sweep_forget), or the next objects in those slots would be swept.
  * An idle thread applies nothing until it allocates again; its garbage
  * stays allocated until then (docs/GC.md, limits).
  *
@@ -46,6 +49,8 @@
 #include "gc/leak.h"
 #include "heap.h"
 #include "os.h"
+
+#include <string.h>
 
 #define LARGE_RESERVE ((size_t)1 << 30)
 
@@ -143,6 +148,11 @@ void ga_gc_sweep_after(ga_gc_sweep_ctx_t *ctx) {
     s->next = NULL;
     ga_heap_free_span(s);
   }
+}
+
+void ga_gc_sweep_forget(ga_span_t *s) {
+  s->sweep_pending = 0;
+  memset(s->sweepBits, 0, sizeof s->sweepBits);
 }
 
 bool ga_gc_sweep_owned_span(ga_span_t *s) {
