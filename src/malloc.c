@@ -339,13 +339,15 @@ void *ga_aligned(size_t align, size_t size, const char *fn) {
   }
   size_t need = size < align ? align : size;
   need = (need + align - 1) & ~(align - 1);
-  if (need <= GA_MAX_SMALL_SIZE && align <= GA_PAGE_SIZE) {
+  /* Collectable blocks carry one extra byte (gc/collector.c, ga_gc_alloc). */
+  size_t want = GA_UNLIKELY(ga_gc_hooked) && size + 1 > need ? size + 1 : need;
+  if (want <= GA_MAX_SMALL_SIZE && align <= GA_PAGE_SIZE) {
     /* Spans start on a page, so an object is aligned to align when its
      * class size is a multiple of align: the power-of-two classes are. */
-    unsigned c = ga_size_to_class(need);
+    unsigned c = ga_size_to_class(want);
     while (c < GA_NUM_SIZE_CLASSES && ga_class_size[c] % align) c++;
     if (c < GA_NUM_SIZE_CLASSES) {
-      if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc(ga_class_size[c], GA_KIND_SCAN, false);
+      if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc(ga_class_size[c] - 1, GA_KIND_SCAN, false);
       return small_alloc(ga_class_size[c], GA_KIND_MANUAL_NOSCAN);
     }
   }

@@ -455,7 +455,18 @@ int goalloc_gc_unregister_thread(void) {
 
 /* ---- allocation ---- */
 
+/* Collectable objects get one byte more than asked for (Boehm's
+ * EXTRA_BYTES): a pointer one past the end of an object must keep that
+ * object, not the next one. C++ does keep such pointers: new T[0] with an
+ * array cookie hands out malloc's block + 8, the end of an 8-byte block. */
 void *ga_gc_alloc(size_t size, unsigned kind, bool zero) {
+  if (!(kind & 2)) {
+    if (GA_UNLIKELY(size >= PTRDIFF_MAX)) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    size++;
+  }
   void *p = ga_alloc_kind(size, kind, zero);
   if (GA_UNLIKELY(ga_gc_mode == GOALLOC_GC_LEAK) && p) ga_gc_leak_record(p, ga_gc_leak_site());
   return p;
@@ -463,7 +474,7 @@ void *ga_gc_alloc(size_t size, unsigned kind, bool zero) {
 
 void *ga_gc_alloc_aligned(size_t size, size_t align) {
   if (GA_UNLIKELY(ga_gc_auto)) ga_gc_poll();
-  void *p = ga_large_alloc(size, align, false, GA_KIND_SCAN);
+  void *p = ga_large_alloc(size + 1, align, false, GA_KIND_SCAN);
   if (GA_UNLIKELY(ga_gc_mode == GOALLOC_GC_LEAK) && p) ga_gc_leak_record(p, ga_gc_leak_site());
   return p;
 }

@@ -307,6 +307,15 @@ TEST(Compat, VersionAndSettings) {
   EXPECT_EQ(GC_should_invoke_finalizers(), 0);
 }
 
+TEST(Compat, DumpPrintsStatistics) {
+  GC_gcollect();
+  ::testing::internal::CaptureStderr();
+  GC_dump();
+  std::string out = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(out.find("collector: mode 1"), std::string::npos) << out;
+  EXPECT_GT(out.size(), 100u) << "the allocator's statistics are missing";
+}
+
 void *with_base(struct GC_stack_base *sb, void *arg) {
   int here;
   *(bool *)arg = sb->mem_base > (void *)&here;
