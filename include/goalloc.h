@@ -90,6 +90,9 @@ GOALLOC_API void *goalloc_gc_malloc(size_t size);
 GOALLOC_API void *goalloc_gc_malloc_noscan(size_t size);
 /* Scanned, never collected: a root until free()d (GC_MALLOC_UNCOLLECTABLE). */
 GOALLOC_API void *goalloc_gc_malloc_uncollectable(size_t size);
+/* The start of the allocated block that contains p (any interior
+ * address), or NULL if p is not inside one (GC_base). */
+GOALLOC_API void *goalloc_gc_base(const void *p);
 /* realloc keeping the kind (collectable/scanned) of p; NULL p: gc_malloc. */
 GOALLOC_API void *goalloc_gc_realloc(void *p, size_t size);
 /* Turns the collector on in api mode if it is off; returns the mode. */
@@ -104,7 +107,8 @@ GOALLOC_API void goalloc_gc_enable(void);
 /* Extra root ranges [lo, hi): 0 on success, -1 if the table is full. */
 GOALLOC_API int goalloc_gc_add_roots(void *lo, void *hi);
 GOALLOC_API int goalloc_gc_remove_roots(void *lo, void *hi);
-/* Threads not created with pthread_create while libgoalloc was loaded. */
+/* Threads not created with pthread_create while libgoalloc was loaded.
+ * 0 on success, 1 if the thread was registered already, -1 on failure. */
 GOALLOC_API int goalloc_gc_register_thread(void);
 GOALLOC_API int goalloc_gc_unregister_thread(void);
 /* fn(obj, arg) runs once, after a collection finds obj unreachable, on the
@@ -120,6 +124,7 @@ typedef struct goalloc_gc_stats {
   size_t struct_size;          /* sizeof(goalloc_gc_stats_t) of the caller */
   int mode;                    /* GOALLOC_GC_* */
   uint64_t cycles;             /* completed collections */
+  uint64_t pauses;             /* stop-the-world pauses (one per cycle today) */
   uint64_t heap_live;          /* bytes in use as the pacer counts them */
   uint64_t heap_goal;          /* heap size at which the next cycle starts */
   uint64_t last_marked;        /* bytes the last cycle found reachable */

@@ -301,8 +301,7 @@ int main(int argc, char **argv) {
   gs.struct_size = sizeof gs;
   goalloc_gc_get_stats(&gs);
   cycles = gs.cycles - cycles0;
-  /* goalloc's statistics do not count pauses: printed as "-". */
-  npause = ~0ull;
+  npause = gs.pauses;
   pmax = gs.pause_max_ns / 1e6;
   p99 = gs.pause_p99_ns / 1e6;
 #elif defined(GCB_GC)

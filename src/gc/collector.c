@@ -42,6 +42,7 @@
 #include "goalloc.h"
 #include "heap.h"
 #include "large.h"
+#include "tiny.h"
 #include "malloc_int.h"
 #include "options.h"
 
@@ -308,6 +309,7 @@ static bool collect(bool leak) {
     ga_gc_sweep_after(&cy.sweep);
     uint64_t wall = ga_os_nanotime() - t0;
     stats.cycles++;
+    stats.pauses++;
     stats.last_pause_ns = cy.pause_ns;
     stats.pause_total_ns += cy.pause_ns;
     if (cy.pause_ns > stats.pause_max_ns) stats.pause_max_ns = cy.pause_ns;
@@ -444,7 +446,7 @@ void ga_gc_thread_exiting(void) {
 
 int goalloc_gc_register_thread(void) {
   goalloc_gc_init();
-  if (ga_gc_stw_self()) return 0;
+  if (ga_gc_stw_self()) return 1;
   return register_self() ? 0 : -1;
 }
 
@@ -514,6 +516,19 @@ void *goalloc_gc_realloc(void *old, size_t size) {
   memcpy(n, old, size < have ? size : have);
   ga_free_named(old, "goalloc_gc_realloc");
   return n;
+}
+
+void *goalloc_gc_base(const void *ptr) {
+  uintptr_t p = (uintptr_t)ptr;
+  ga_span_t *s = ga_span_of(p);
+  if (!s || s->state != GA_SPAN_INUSE) return NULL;
+  if (s->spanclass == 0) return p - s->base < s->npages * GA_PAGE_SIZE ? (void *)s->base : NULL;
+  if (s->tiny) return ga_tiny_live(s, p) ? (void *)(p & ~(uintptr_t)(GA_TINY_SIZE - 1)) : NULL;
+  uintptr_t off = p - s->base;
+  if (off >= s->limit) return NULL;
+  uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)off * s->divmul) >> 32);
+  if (!ga_span_is_allocated(s, idx)) return NULL;
+  return (void *)(s->base + (uintptr_t)idx * s->elemsize);
 }
 
 /* ---- control ---- */

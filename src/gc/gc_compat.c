@@ -134,32 +134,8 @@ EXPORT void GC_end_stubborn_change(const void *p) {}
  * KiB (the largest small size class) in 8-byte steps, the granule of every
  * size class; for a large object (whose every address answers), by whole
  * 8 KiB pages, where its span begins, while the end stays the same. */
-#define SMALL_MAX ((uintptr_t)32 << 10)
-#define PAGE ((uintptr_t)8 << 10)
 
-EXPORT void *GC_base(void *ptr) {
-  uintptr_t p = (uintptr_t)ptr;
-  if (!p) return NULL;
-  uintptr_t q = p & ~(uintptr_t)7, lo = q > SMALL_MAX ? q - SMALL_MAX : 0;
-  size_t u = 0;
-  for (; q > lo; q -= 8)
-    if ((u = goalloc_usable_size((void *)q)) != 0) break;
-  if (!u || q + u <= p) return NULL;
-  uintptr_t end = q + u;
-  /* A large object or a tiny block: every address in it answers with the
-   * distance to the same end. Small objects' interiors answer 0, so a
-   * small object stops at the first step. */
-  while (q >= 8 && goalloc_usable_size((void *)(q - 8)) == end - (q - 8)) {
-    if ((q & (PAGE - 1)) == 0) {
-      /* On a page boundary inside a large object: jump page by page. */
-      while (q >= PAGE && goalloc_usable_size((void *)(q - PAGE)) == end - (q - PAGE))
-        q -= PAGE;
-      if (goalloc_usable_size((void *)(q - 8)) != end - (q - 8)) break;
-    }
-    q -= 8;
-  }
-  return (void *)q;
-}
+EXPORT void *GC_base(void *ptr) { return goalloc_gc_base(ptr); }
 
 EXPORT int GC_is_heap_ptr(const void *p) { return GC_base((void *)p) != NULL; }
 EXPORT size_t GC_size(const void *p) { return goalloc_usable_size(p); }
