@@ -53,7 +53,9 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
     s = alloc_huge(npages, align_pages);
   } else {
     bool needzero;
-    uintptr_t base = ga_pages_alloc(npages, align_pages, spanclass != 0, &needzero);
+    uintptr_t base = spanclass == 0 && align_pages <= 1
+                         ? ga_pages_alloc_best(npages, &needzero)
+                         : ga_pages_alloc(npages, align_pages, spanclass != 0, &needzero);
     if (base) {
       s = ga_fixalloc_alloc(&span_fixalloc);
       if (!s) {

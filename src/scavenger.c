@@ -29,7 +29,7 @@ static uint64_t excess_pages(void) {
 }
 
 /* Releases up to maxbytes; returns the bytes released. */
-static size_t scavenge(size_t maxpages, size_t step) {
+static size_t scavenge(size_t maxpages, size_t step, bool recent) {
   size_t done = 0;
   int saved = errno;
   ga_mutex_lock(&scav_lock);
@@ -37,7 +37,7 @@ static size_t scavenge(size_t maxpages, size_t step) {
     uintptr_t base;
     size_t n, want = maxpages - done < step ? maxpages - done : step;
     ga_mutex_lock(&ga_heap_lock);
-    bool ok = ga_pages_take_unscavenged(&base, &n, want);
+    bool ok = ga_pages_take_unscavenged(&base, &n, want, recent);
     ga_mutex_unlock(&ga_heap_lock);
     if (!ok) break;
     ga_os_unuse((void *)base, n * GA_PAGE_SIZE);
@@ -52,7 +52,7 @@ static size_t scavenge(size_t maxpages, size_t step) {
   return done * GA_PAGE_SIZE;
 }
 
-size_t ga_scavenge_all(void) { return scavenge(SIZE_MAX, 512); }
+size_t ga_scavenge_all(void) { return scavenge(SIZE_MAX, 512, true); }
 
 static void *scavenger_main(void *arg) {
   for (;;) {
@@ -62,7 +62,11 @@ static void *scavenger_main(void *arg) {
        * to follow a program that just freed most of its heap, gentle enough
        * not to release pages that are about to be reused. */
       size_t pages = excess / 4 > STEP_PAGES ? excess / 4 : STEP_PAGES;
-      scavenge(pages, STEP_PAGES);
+      /* Pages freed in the last period or two are left alone for now
+       * (ga_pages_take_unscavenged): a free followed by a malloc of the same
+       * size would otherwise fault the memory back in at once. */
+      __atomic_fetch_add(&ga_pages_gen, 1, __ATOMIC_RELAXED);
+      scavenge(pages, STEP_PAGES, false);
       ga_os_sleep_ms((unsigned)ga_option(GA_OPT_SCAVENGE_PERIOD));
       continue;
     }
