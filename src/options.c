@@ -32,6 +32,8 @@ static const option_desc_t table[GA_OPT_COUNT] = {
                      "for goalloc_malloc_noscan only, for every malloc, or never"},
     [GA_OPT_MIN_ALIGN] = {"GOALLOC_MIN_ALIGN", KIND_ENUM, 0, 0, 1, "16|8",
                           "alignment of blocks of 16 B and more: 16 as glibc, or 8 to use Go's 24 B class"},
+    [GA_OPT_LARGE_CACHE] = {"GOALLOC_LARGE_CACHE", KIND_BOOL, 1, 0, 1, NULL,
+                            "per-thread cache of freed large blocks' pages (up to 8 spans, 32 MiB)"},
 };
 
 long ga_options[GA_OPT_COUNT];

@@ -15,6 +15,7 @@ typedef enum {
   GA_OPT_SCAVENGE_PERIOD,  /* scavenger wake-up period, ms */
   GA_OPT_TINY,             /* tiny allocator: 0 noscan requests only, 1 all, 2 off */
   GA_OPT_MIN_ALIGN,        /* 0: 16-byte alignment from 16 B up; 1: Go's 8-byte 24 B class */
+  GA_OPT_LARGE_CACHE,      /* per-thread cache of freed large spans (pagecache.c) */
   GA_OPT_COUNT
 } ga_option_t;
 
