@@ -9,8 +9,9 @@
  * One lock, ga_heap_lock, protects the page allocator, the arenas and the
  * span descriptors' allocation, as mheap.lock does in Go. It is taken only
  * when a span is created or freed (a cache refill that finds no partial
- * span, a large allocation), never per small object. Lock order: central
- * lock -> heap lock -> fixalloc lock. */
+ * span, a large allocation that the thread's page cache cannot serve),
+ * never per small object. Lock order: central lock -> page cache locks
+ * (pagecache.c) -> heap lock -> fixalloc lock. */
 #ifndef GA_HEAP_H
 #define GA_HEAP_H
 
