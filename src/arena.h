@@ -48,6 +48,7 @@ typedef struct ga_arena {
   uint16_t sum_start[GA_CHUNKS_PER_ARENA], sum_max[GA_CHUNKS_PER_ARENA],
       sum_end[GA_CHUNKS_PER_ARENA];
   uint32_t max_free; /* longest free run in the arena */
+  uint32_t free_gen[GA_CHUNKS_PER_ARENA]; /* ga_pages_gen when pages of the chunk were last freed */
   uintptr_t base;
   size_t ngroup;     /* huge allocations: arenas in this contiguous group */
   size_t usable_pages; /* pages backed by the reservation (less near OOM) */

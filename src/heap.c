@@ -4,6 +4,7 @@
 
 #include "arena.h"
 #include "fixalloc.h"
+#include "pagecache.h"
 #include "pagealloc.h"
 #include "scavenger.h"
 #include "tiny.h"
@@ -15,6 +16,9 @@ uint32_t ga_gc_cycle;
 /* Huge spans (one arena group each) are not in the page allocator's
  * arenas; the collector visits them through this list (heap lock). */
 static ga_span_t *huge_spans;
+/* large_objects and large_pages also change without the heap lock when the
+ * page cache splits a span (ga_heap_split_cached): relaxed atomics. */
+#define STAT_ADD(f, v) __atomic_fetch_add(&ga_heap_stats.f, (uint64_t)(v), __ATOMIC_RELAXED)
 static ga_fixalloc_t span_fixalloc = GA_FIXALLOC_INIT(sizeof(ga_span_t));
 
 static void record(ga_span_t *s, uintptr_t base, size_t npages) {
@@ -53,12 +57,18 @@ static ga_span_t *alloc_huge(size_t npages, size_t align_pages) {
 
 ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spanclass) {
   ga_span_t *s = NULL;
+  /* A small span from the heap: the thread's cached large spans go back
+   * first (pagecache.h), so that their resident pages are used rather than
+   * fresh ones. */
+  if (spanclass != 0) ga_pagecache_flush_mine();
   ga_mutex_lock(&ga_heap_lock);
   if (npages > GA_PAGES_PER_ARENA || (align_pages > 1 && npages + align_pages > GA_PAGES_PER_ARENA)) {
     s = alloc_huge(npages, align_pages);
   } else {
     bool needzero;
-    uintptr_t base = ga_pages_alloc(npages, align_pages, spanclass != 0, &needzero);
+    uintptr_t base = spanclass == 0 && align_pages <= 1
+                         ? ga_pages_alloc_best(npages, &needzero)
+                         : ga_pages_alloc(npages, align_pages, spanclass != 0, &needzero);
     if (base) {
       s = ga_fixalloc_alloc(&span_fixalloc);
       if (!s) {
@@ -83,8 +93,8 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
         if (huge_spans) huge_spans->prev = s;
         huge_spans = s;
       }
-      ga_heap_stats.large_objects++;
-      ga_heap_stats.large_pages += npages;
+      STAT_ADD(large_objects, 1);
+      STAT_ADD(large_pages, npages);
       s->elemsize = 0; /* large: size is npages */
       s->nelems = 1;
       s->allocCount = 1;
@@ -106,9 +116,16 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
   return s;
 }
 
-void ga_heap_free_span(ga_span_t *s) {
+static void free_span(ga_span_t *s, bool cached) {
   if (s->tinyref) ga_tiny_span_release(s);
   ga_mutex_lock(&ga_heap_lock);
+  if (cached) {
+    /* Out of the page cache's counts in the same critical section as out
+     * of the heap's, so statistics (taken under the heap lock) never see
+     * the span twice or not at all. */
+    __atomic_fetch_sub(&ga_pagecache_spans, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&ga_pagecache_pages, s->npages, __ATOMIC_RELAXED);
+  }
   __atomic_store_n(&ga_heap_inuse_bytes, ga_heap_inuse_bytes - s->npages * GA_PAGE_SIZE,
                    __ATOMIC_RELAXED);
   if (s->spanclass == 0) { /* tiny spans have the 16 B noscan class */
@@ -116,8 +133,8 @@ void ga_heap_free_span(ga_span_t *s) {
       if (s->prev) s->prev->next = s->next; else huge_spans = s->next;
       if (s->next) s->next->prev = s->prev;
     }
-    ga_heap_stats.large_objects--;
-    ga_heap_stats.large_pages -= s->npages;
+    STAT_ADD(large_objects, -1);
+    STAT_ADD(large_pages, -s->npages);
   }
   uintptr_t base = s->base;
   size_t npages = s->npages;
@@ -139,12 +156,16 @@ void ga_heap_free_span(ga_span_t *s) {
   ga_scavenger_kick();
 }
 
+void ga_heap_free_span(ga_span_t *s) { free_span(s, false); }
+void ga_heap_free_cached(ga_span_t *s) { free_span(s, true); }
+
 bool ga_heap_grow_large(ga_span_t *s, size_t npages) {
+  ga_pagecache_release_range(s->base + s->npages * GA_PAGE_SIZE, npages - s->npages);
   ga_mutex_lock(&ga_heap_lock);
   bool ok = ga_pages_extend(s->base, s->npages, npages - s->npages);
   if (ok) {
     ga_arena_set_spans(s->base + s->npages * GA_PAGE_SIZE, npages - s->npages, s);
-    ga_heap_stats.large_pages += npages - s->npages;
+    STAT_ADD(large_pages, npages - s->npages);
     __atomic_store_n(&ga_heap_inuse_bytes,
                      ga_heap_inuse_bytes + (npages - s->npages) * GA_PAGE_SIZE, __ATOMIC_RELAXED);
     s->npages = npages;
@@ -165,11 +186,74 @@ void ga_heap_shrink_large(ga_span_t *s, size_t npages) {
   ga_mutex_lock(&ga_heap_lock);
   ga_arena_set_spans(tail, n, NULL);
   ga_pages_free(tail, n);
-  ga_heap_stats.large_pages -= n;
+  STAT_ADD(large_pages, -n);
   __atomic_store_n(&ga_heap_inuse_bytes, ga_heap_inuse_bytes - n * GA_PAGE_SIZE, __ATOMIC_RELAXED);
   s->npages = npages;
   ga_mutex_unlock(&ga_heap_lock);
   ga_scavenger_kick();
+}
+
+/* ---- large spans kept by the page cache (pagecache.c) ---- */
+
+void ga_heap_large_to_cache(ga_span_t *s) {
+  ga_arena_t *a = ga_arena_of(s->base);
+  size_t pg = (s->base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+  __atomic_fetch_and(&a->page_inuse[pg >> 6], ~((uint64_t)1 << (pg & 63)), __ATOMIC_RELAXED);
+  s->needzero = true;
+  __atomic_store_n(&s->state, GA_SPAN_DEAD, __ATOMIC_RELAXED);
+}
+
+void ga_heap_large_from_cache(ga_span_t *s) {
+  ga_arena_t *a = ga_arena_of(s->base);
+  size_t pg = (s->base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+  /* For the collector: a new large object, young (gc/sweep.c) from before
+   * a pause can see it in use until after the cycle it was made in. */
+  s->gcgen = UINT32_MAX;
+  s->gcflags = 0;
+  s->gcmarkBits[0] = 0;
+  s->site = 0;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  __atomic_store_n(&s->state, GA_SPAN_INUSE, __ATOMIC_RELAXED);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  /* No heap lock here: if a pause slips between reading the cycle count
+   * and storing it, read again (the pause changed it). */
+  uint32_t g;
+  do {
+    g = __atomic_load_n(&ga_gc_cycle, __ATOMIC_RELAXED);
+    s->gcgen = g;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  } while (__atomic_load_n(&ga_gc_cycle, __ATOMIC_RELAXED) != g);
+  __atomic_fetch_or(&a->page_inuse[pg >> 6], (uint64_t)1 << (pg & 63), __ATOMIC_RELAXED);
+}
+
+bool ga_heap_split_cached(ga_span_t *s, size_t npages, ga_span_t **head, ga_span_t **tail) {
+  ga_span_t *n = ga_fixalloc_alloc(&span_fixalloc);
+  if (!n) return false;
+  size_t rest = s->npages - npages;
+  n->spanclass = 0;
+  n->elemsize = 0;
+  n->nelems = 1;
+  n->allocCount = 1;
+  n->needzero = true;
+  n->state = GA_SPAN_DEAD;
+  /* The new descriptor takes the smaller part: fewer spans[] entries. */
+  if (npages <= rest) {
+    n->base = s->base;
+    n->npages = npages;
+    s->base += npages * GA_PAGE_SIZE;
+    s->npages = rest;
+    *head = n;
+    *tail = s;
+  } else {
+    n->base = s->base + npages * GA_PAGE_SIZE;
+    n->npages = rest;
+    s->npages = npages;
+    *head = s;
+    *tail = n;
+  }
+  ga_arena_set_spans(n->base, n->npages, n);
+  STAT_ADD(large_objects, 1);
+  return true;
 }
 
 void ga_heap_for_each_span(void (*fn)(ga_span_t *s, void *arg), void *arg) {
@@ -197,6 +281,7 @@ void ga_heap_for_each_huge_span(void (*fn)(ga_span_t *s, void *arg), void *arg) 
 }
 
 void ga_heap_lock_all(void) {
+  ga_pagecache_lock_all(); /* before the heap lock: see pagecache.c */
   ga_mutex_lock(&ga_heap_lock);
   ga_mutex_lock(&span_fixalloc.lock);
   ga_tiny_lock();
@@ -205,9 +290,11 @@ void ga_heap_unlock_all(void) {
   ga_tiny_unlock();
   ga_mutex_unlock(&span_fixalloc.lock);
   ga_mutex_unlock(&ga_heap_lock);
+  ga_pagecache_unlock_all();
 }
 void ga_heap_reset_locks(void) {
   ga_tiny_reset_lock();
   ga_mutex_reset(&span_fixalloc.lock);
   ga_mutex_reset(&ga_heap_lock);
+  ga_pagecache_fork_child(); /* gives dead threads' cached spans to the heap */
 }

@@ -9,8 +9,9 @@
  * One lock, ga_heap_lock, protects the page allocator, the arenas and the
  * span descriptors' allocation, as mheap.lock does in Go. It is taken only
  * when a span is created or freed (a cache refill that finds no partial
- * span, a large allocation), never per small object. Lock order: central
- * lock -> heap lock -> fixalloc lock. */
+ * span, a large allocation that the thread's page cache cannot serve),
+ * never per small object. Lock order: central lock -> page cache locks
+ * (pagecache.c) -> heap lock -> fixalloc lock. */
 #ifndef GA_HEAP_H
 #define GA_HEAP_H
 
@@ -31,11 +32,27 @@ void ga_heap_free_span(ga_span_t *s);
 bool ga_heap_grow_large(ga_span_t *s, size_t npages);
 void ga_heap_shrink_large(ga_span_t *s, size_t npages);
 
+/* The page cache (pagecache.c) keeps freed large spans whole: pages still
+ * allocated, spans[] still pointing at the span. While cached a span is
+ * DEAD (free() reports it as not allocated) and out of pageInUse, so heap
+ * walks do not see it; it still counts in ga_heap_stats (stats.c subtracts
+ * the cached spans). No lock needed: the caller owns the span. */
+void ga_heap_large_to_cache(ga_span_t *s);
+void ga_heap_large_from_cache(ga_span_t *s);
+/* Splits a cached span of more than npages pages: *head gets its first
+ * npages pages, *tail the rest. One of the two is s, the other a new
+ * descriptor (for the smaller part, whose spans[] entries are rewritten).
+ * false if no descriptor could be had. */
+bool ga_heap_split_cached(ga_span_t *s, size_t npages, ga_span_t **head, ga_span_t **tail);
+/* ga_heap_free_span for a span leaving a page cache: takes it out of the
+ * cache's counts (ga_pagecache_spans/pages) under the heap lock. */
+void ga_heap_free_cached(ga_span_t *s);
+
 typedef struct {
   uint64_t large_objects, large_pages;
   uint64_t huge_pages;
 } ga_heap_stats_t;
-extern ga_heap_stats_t ga_heap_stats; /* under ga_heap_lock */
+extern ga_heap_stats_t ga_heap_stats; /* huge_pages under ga_heap_lock; the rest atomic */
 
 /* Calls fn for every in-use span (heap lock held by the caller), except
  * huge ones (arena groups of their own): ga_heap_for_each_huge_span. */

@@ -7,6 +7,7 @@
 #include "gc/collector.h"
 #include "heap.h"
 #include "malloc_int.h"
+#include "pagecache.h"
 
 void *ga_large_alloc(size_t size, size_t align, bool zero, unsigned kind) {
   if (size > PTRDIFF_MAX - GA_PAGE_SIZE || align > ((size_t)1 << 40)) {
@@ -16,7 +17,8 @@ void *ga_large_alloc(size_t size, size_t align, bool zero, unsigned kind) {
   if (GA_UNLIKELY(ga_gc_auto)) ga_gc_poll();
   size_t npages = (size + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
   size_t align_pages = align > GA_PAGE_SIZE ? align >> GA_PAGE_SHIFT : 1;
-  ga_span_t *s = ga_heap_alloc_span(npages, align_pages, 0);
+  ga_span_t *s = align_pages == 1 ? ga_pagecache_get(npages) : NULL;
+  if (!s) s = ga_heap_alloc_span(npages, align_pages, 0);
   if (!s) return NULL;
   s->gcflags = (uint8_t)kind; /* the span is young until the next cycle: gc/sweep.c */
   uintptr_t p = s->base;
@@ -29,5 +31,8 @@ void ga_large_free(ga_span_t *s, uintptr_t p, const char *fn) {
     ga_report_bad_free(fn, (void *)p, "invalid pointer (inside a large block)");
     return;
   }
-  ga_heap_free_span(s);
+  /* The old block of a realloc that moved goes straight back to the heap:
+   * the program is growing its data, and the blocks around these pages
+   * grow into them in place (ga_heap_grow_large) when they are free. */
+  if (strcmp(fn, "realloc") == 0 || !ga_pagecache_put(s)) ga_heap_free_span(s);
 }

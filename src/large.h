@@ -1,7 +1,9 @@
 /* large.h: objects over 32 KiB (Go's largeAlloc): a class-0 span of whole
  * pages each, straight from the heap; over 64 MiB, an arena group of its
- * own (arena.c). free() returns the pages to the heap at once; the
- * scavenger gives them back to the OS. */
+ * own (arena.c). free() keeps the span in the thread's page cache
+ * (pagecache.c), from which the next large malloc() that fits takes it;
+ * spans that are not reused soon go back to the heap, and the scavenger
+ * gives their pages back to the OS. */
 #ifndef GA_LARGE_H
 #define GA_LARGE_H
 

@@ -44,6 +44,8 @@ static const option_desc_t table[GA_OPT_COUNT] = {
                         "print one line per collection to stderr (Go's GODEBUG=gctrace=1)"},
     [GA_OPT_GC_SIGNAL] = {"GOALLOC_GC_SIGNAL", KIND_INT, 30, 1, 64, NULL,
                           "signal the collector stops threads with (30 = SIGPWR, as bdwgc)"},
+    [GA_OPT_LARGE_CACHE] = {"GOALLOC_LARGE_CACHE", KIND_BOOL, 1, 0, 1, NULL,
+                            "per-thread cache of freed large blocks' pages (up to 8 spans, 32 MiB)"},
 };
 
 long ga_options[GA_OPT_COUNT];

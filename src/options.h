@@ -20,6 +20,7 @@ typedef enum {
   GA_OPT_MEMLIMIT,         /* soft limit in bytes; 0 none */
   GA_OPT_GCTRACE,          /* one line per collection on stderr */
   GA_OPT_GC_SIGNAL,        /* the stop-the-world signal */
+  GA_OPT_LARGE_CACHE,      /* per-thread cache of freed large spans (pagecache.c) */
   GA_OPT_COUNT
 } ga_option_t;
 

@@ -3,6 +3,7 @@
 #include "os.h"
 
 #define MAX_ARENAS 4096 /* 256 GiB of page heap */
+#define BEST_FIT_ARENAS 4 /* large runs: best fit among this many arenas */
 
 static ga_arena_t *arenas[MAX_ARENAS]; /* address order */
 static size_t narenas;
@@ -170,6 +171,77 @@ static void take(ga_arena_t *a, size_t first, size_t n, bool *needzero) {
   arena_summarize(a, first, n);
 }
 
+/* Best fit in one arena: the shortest free run of at least n pages (the
+ * lowest of equals), its length in *len; -1 if none. Chunk summaries give
+ * the runs that touch chunk boundaries (joined across chunks, as
+ * arena_find does); the bitmap is read only inside chunks whose longest
+ * run is long enough. */
+static void consider(size_t start, size_t l, size_t n, long *best, size_t *len) {
+  if (l >= n && l < *len) {
+    *len = l;
+    *best = (long)start;
+  }
+}
+
+static long arena_best(const ga_arena_t *a, size_t n, size_t *len) {
+  long best = -1;
+  *len = SIZE_MAX;
+  if (a->max_free < n) return -1;
+  size_t run = 0; /* free pages carried into this chunk from before */
+  for (size_t c = 0; c < GA_CHUNKS_PER_ARENA && *len != n; c++) {
+    size_t base = c * GA_CHUNK_PAGES;
+    if (a->sum_start[c] == GA_CHUNK_PAGES) {
+      run += GA_CHUNK_PAGES;
+      continue;
+    }
+    consider(base - run, run + a->sum_start[c], n, &best, len);
+    if (a->sum_max[c] >= n) {
+      /* Runs strictly inside the chunk (not touching either end). */
+      size_t end = base + GA_CHUNK_PAGES - a->sum_end[c];
+      size_t i = base + a->sum_start[c];
+      for (;;) {
+        i = next_bit(a->page_alloc, i, end, 0);
+        if (i >= end) break;
+        size_t e = next_bit(a->page_alloc, i, end, 1);
+        consider(i, e - i, n, &best, len);
+        i = e;
+      }
+    }
+    run = a->sum_end[c];
+  }
+  consider(GA_PAGES_PER_ARENA - run, run, n, &best, len);
+  return best;
+}
+
+uintptr_t ga_pages_alloc_best(size_t npages, bool *needzero) {
+  if (npages == 0 || npages > GA_PAGES_PER_ARENA) return 0;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    ga_arena_t *ba = NULL;
+    long bi = -1;
+    size_t blen = SIZE_MAX;
+    /* The first few arenas that can hold the run: bounded work however
+     * large the heap, and low addresses still preferred. */
+    for (size_t k = 0, tried = 0; k < narenas && tried < BEST_FIT_ARENAS; k++) {
+      size_t l;
+      long i = arena_best(arenas[k], npages, &l);
+      if (i < 0) continue;
+      tried++;
+      if (l < blen) {
+        ba = arenas[k];
+        bi = i;
+        blen = l;
+        if (l == npages) break;
+      }
+    }
+    if (ba) {
+      take(ba, (size_t)bi, npages, needzero);
+      return ba->base + (uintptr_t)bi * GA_PAGE_SIZE;
+    }
+    if (!grow(false)) return 0;
+  }
+  return 0;
+}
+
 uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool small, bool *needzero) {
   if (npages == 0 || npages > GA_PAGES_PER_ARENA || align_pages > GA_PAGES_PER_ARENA) return 0;
   if (align_pages == 0) align_pages = 1;
@@ -196,23 +268,38 @@ bool ga_pages_extend(uintptr_t base, size_t npages, size_t more) {
   return true;
 }
 
+uint32_t ga_pages_gen = 2;
+
 void ga_pages_free(uintptr_t base, size_t npages) {
   ga_arena_t *a = ga_arena_of(base);
   size_t first = (base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+  uint32_t gen = __atomic_load_n(&ga_pages_gen, __ATOMIC_RELAXED);
+  for (size_t c = first / GA_CHUNK_PAGES; c <= (first + npages - 1) / GA_CHUNK_PAGES; c++)
+    a->free_gen[c] = gen;
   set_range(a->page_alloc, first, npages, 0);
   STAT_ADD(free_pages, npages);
   STAT_SUB(inuse_pages, npages);
   arena_summarize(a, first, npages);
 }
 
-bool ga_pages_take_unscavenged(uintptr_t *base, size_t *npages, size_t maxpages) {
+bool ga_pages_take_unscavenged(uintptr_t *base, size_t *npages, size_t maxpages, bool recent) {
   /* From high addresses down, as Go does: the low heap is where first fit
    * allocates, so its pages are the likeliest to be reused soon. */
+  uint32_t gen = __atomic_load_n(&ga_pages_gen, __ATOMIC_RELAXED);
   for (size_t k = narenas; k-- > 0;) {
     ga_arena_t *a = arenas[k];
     for (size_t w = GA_ARENA_WORDS; w-- > 0;) {
       uint64_t cand = ~a->page_alloc[w] & ~a->page_scav[w];
       if (!cand) continue;
+      size_t c = w * 64 / GA_CHUNK_PAGES;
+      if (!recent && gen - a->free_gen[c] < 2) {
+        /* Pages were freed in this chunk during this period or the last
+         * one: a program that frees and allocates again would fault them
+         * straight back in. Skip the chunk for now (Go's scavenger also
+         * passes over chunks used in the current cycle). */
+        w = c * (GA_CHUNK_PAGES / 64);
+        continue;
+      }
       /* Highest candidate page, then extend the run downwards. */
       size_t hi = w * 64 + 63 - (size_t)__builtin_clzll(cand);
       size_t lo = hi;

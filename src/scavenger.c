@@ -11,6 +11,7 @@
 #include "options.h"
 #include "os.h"
 #include "pagealloc.h"
+#include "pagecache.h"
 
 uint64_t ga_scavenged_total;
 static ga_mutex_t scav_lock = GA_MUTEX_INIT; /* one scavenging pass at a time */
@@ -21,23 +22,46 @@ static int sleeping;
 #define STEP_PAGES 8 /* 64 KiB, Go's scavenger step */
 #define FLOOR_PAGES (1 << 20 >> GA_PAGE_SHIFT)
 
+static uint64_t cached_pages(void) {
+  return __atomic_load_n(&ga_pagecache_pages, __ATOMIC_RELAXED);
+}
+
 static uint64_t excess_pages(void) {
+  /* Pages in the threads' page caches are allocated for the page allocator
+   * but free for the program: they do not raise the allowance. */
   uint64_t inuse = __atomic_load_n(&ga_pages_stats.inuse_pages, __ATOMIC_RELAXED);
+  uint64_t cached = cached_pages();
+  inuse = inuse > cached ? inuse - cached : 0;
   uint64_t free = __atomic_load_n(&ga_pages_stats.free_pages, __ATOMIC_RELAXED);
   uint64_t allowed = inuse * (uint64_t)ga_option(GA_OPT_SCAVENGE_RETAIN) / 100 + FLOOR_PAGES;
   return free > allowed ? free - allowed : 0;
 }
 
-/* Releases up to maxbytes; returns the bytes released. */
-static size_t scavenge(size_t maxpages, size_t step) {
+/* What scavenge() gives back to the heap from the threads' page caches
+ * first, under scav_lock (so that a trim never runs between a flush and
+ * its pages reaching the heap): every span (trim), the spans cached two
+ * periods ago (the background scavenger's new period), or none. */
+enum { FLUSH_NONE, FLUSH_OLD, FLUSH_ALL };
+
+/* Releases up to maxpages pages (0: a quarter of the excess, at least one
+ * step, counted after the flush); returns the bytes released. */
+static size_t scavenge(size_t maxpages, size_t step, bool recent, int flush, uint32_t gen) {
   size_t done = 0;
   int saved = errno;
   ga_mutex_lock(&scav_lock);
+  if (flush == FLUSH_ALL) ga_pagecache_flush_all();
+  if (flush == FLUSH_OLD) ga_pagecache_flush_old(gen);
+  if (maxpages == 0) {
+    /* Fast enough to follow a program that just freed most of its heap,
+     * gentle enough not to release pages that are about to be reused. */
+    uint64_t excess = excess_pages();
+    maxpages = excess / 4 > STEP_PAGES ? excess / 4 : excess ? STEP_PAGES : 0;
+  }
   while (done < maxpages) {
     uintptr_t base;
     size_t n, want = maxpages - done < step ? maxpages - done : step;
     ga_mutex_lock(&ga_heap_lock);
-    bool ok = ga_pages_take_unscavenged(&base, &n, want);
+    bool ok = ga_pages_take_unscavenged(&base, &n, want, recent);
     ga_mutex_unlock(&ga_heap_lock);
     if (!ok) break;
     ga_os_unuse((void *)base, n * GA_PAGE_SIZE);
@@ -52,17 +76,18 @@ static size_t scavenge(size_t maxpages, size_t step) {
   return done * GA_PAGE_SIZE;
 }
 
-size_t ga_scavenge_all(void) { return scavenge(SIZE_MAX, 512); }
+size_t ga_scavenge_all(void) { return scavenge(SIZE_MAX, 512, true, FLUSH_ALL, 0); }
 
 static void *scavenger_main(void *arg) {
   for (;;) {
-    uint64_t excess = excess_pages();
-    if (excess) {
-      /* A quarter of the excess per period (at least one step): fast enough
-       * to follow a program that just freed most of its heap, gentle enough
-       * not to release pages that are about to be reused. */
-      size_t pages = excess / 4 > STEP_PAGES ? excess / 4 : STEP_PAGES;
-      scavenge(pages, STEP_PAGES);
+    if (excess_pages() || cached_pages()) {
+      /* A new period. Pages freed in the last period or two are left alone
+       * for now (ga_pages_take_unscavenged), and spans cached as long ago
+       * go back to the heap: a free followed by a malloc of the same size
+       * would otherwise fault the memory back in at once. */
+      uint32_t gen = __atomic_add_fetch(&ga_pages_gen, 1, __ATOMIC_RELAXED);
+      /* A quarter of the excess per period. */
+      scavenge(0, STEP_PAGES, false, cached_pages() ? FLUSH_OLD : FLUSH_NONE, gen);
       ga_os_sleep_ms((unsigned)ga_option(GA_OPT_SCAVENGE_PERIOD));
       continue;
     }
@@ -71,7 +96,8 @@ static void *scavenger_main(void *arg) {
      * so at least one of the two sees the other (no lost wakeup). */
     int w = __atomic_load_n(&wake_word, __ATOMIC_SEQ_CST);
     __atomic_store_n(&sleeping, 1, __ATOMIC_SEQ_CST);
-    if (!excess_pages()) syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, w, NULL, NULL, 0);
+    if (!excess_pages() && !cached_pages())
+      syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, w, NULL, NULL, 0);
     __atomic_store_n(&sleeping, 0, __ATOMIC_RELAXED);
   }
   return arg;
@@ -84,12 +110,18 @@ void ga_scavenger_enable(void) {
 static bool want_start;
 
 void ga_scavenger_kick(void) {
-  if (!enabled || !excess_pages()) return;
+  if (!enabled) return;
+  bool excess = excess_pages() != 0;
+  if (!excess && !cached_pages()) return;
   if (!__atomic_load_n(&started, __ATOMIC_ACQUIRE)) {
     /* Not here: the kick comes from deep inside free and refill paths,
      * and pthread_create calls malloc. ga_scavenger_start_pending, called
-     * where the allocator's state is whole, starts the thread. */
-    __atomic_store_n(&want_start, true, __ATOMIC_RELAXED);
+     * where the allocator's state is whole, starts the thread. Cached
+     * pages alone do not start it (the caches are bounded and emptied on
+     * a miss, a new small span, trim and thread exit): starting a thread
+     * right after free() allocates, and a small span could then reuse the
+     * freed block, hiding a double free of it. */
+    if (excess) __atomic_store_n(&want_start, true, __ATOMIC_RELAXED);
     return;
   }
   __atomic_fetch_add(&wake_word, 0, __ATOMIC_SEQ_CST); /* a full barrier TSan understands */

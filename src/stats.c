@@ -14,6 +14,7 @@
 #include "malloc_int.h"
 #include "options.h"
 #include "pagealloc.h"
+#include "pagecache.h"
 #include "scavenger.h"
 #include "tiny.h"
 
@@ -46,8 +47,20 @@ void ga_stats_collect(goalloc_stats_t *st) {
   walk_t w = {0, 0, 0};
   ga_mutex_lock(&ga_heap_lock);
   ga_heap_for_each_span(count_span, &w);
-  ga_heap_stats_t hs = ga_heap_stats;
+  ga_heap_stats_t hs;
+  hs.large_objects = __atomic_load_n(&ga_heap_stats.large_objects, __ATOMIC_RELAXED);
+  hs.large_pages = __atomic_load_n(&ga_heap_stats.large_pages, __ATOMIC_RELAXED);
+  hs.huge_pages = ga_heap_stats.huge_pages;
   ga_pages_stats_t ps = ga_pages_stats;
+  /* Spans in the threads' page caches are free memory, not objects. */
+  uint64_t cspans = __atomic_load_n(&ga_pagecache_spans, __ATOMIC_RELAXED);
+  uint64_t cpages = __atomic_load_n(&ga_pagecache_pages, __ATOMIC_RELAXED);
+  if (cspans > hs.large_objects) cspans = hs.large_objects;
+  if (cpages > hs.large_pages || cpages > ps.inuse_pages) cpages = 0;
+  hs.large_objects -= cspans;
+  hs.large_pages -= cpages;
+  ps.inuse_pages -= cpages;
+  ps.free_pages += cpages;
   uint64_t arenas = ga_arenas_reserved;
   ga_mutex_unlock(&ga_heap_lock);
   st->heap_mapped = arenas * GA_ARENA_SIZE;

@@ -35,9 +35,10 @@
  *
  * Spans nobody owns (mcentral's) are swept in the pause itself: their
  * state is under the central locks, which the pause holds. Large objects
- * are freed right after the pause, unless allocated since the last cycle
- * ended (gcgen): a large allocation may be stopped after the heap made its
- * span and before its pointer reached a register.
+ * are freed right after the pause, unless young (allocated since the last
+ * cycle ended, gcgen): a large allocation may be stopped after
+ * the heap or the page cache made its span and before its pointer reached
+ * a register.
  *
  * In leak mode nothing is freed: every garbage object is reported to
  * gc/leak.c with its allocation site. */
@@ -59,6 +60,12 @@ static size_t nlarge;
 
 ga_gc_sweep_stats_t ga_gc_sweep_stats;
 
+/* A large span made since the last cycle ended: its pointer may still be
+ * on its way to the caller. UINT32_MAX: being made (heap.c). */
+static bool young(const ga_span_t *s) {
+  return s->gcgen == UINT32_MAX || s->gcgen == ga_gc_cycle;
+}
+
 static void sweep_in_pause(ga_span_t *s, void *arg) {
   ga_gc_sweep_ctx_t *ctx = arg;
   if (s->state != GA_SPAN_INUSE || (s->gcflags & GA_SPAN_MANUAL)) return;
@@ -67,7 +74,7 @@ static void sweep_in_pause(ga_span_t *s, void *arg) {
     s->gcmarkBits[0] = 0;
     /* Young: possibly still on its way to the caller. A leak report has
      * nothing to protect by waiting (it frees nothing). */
-    if (marked || (s->gcgen == ga_gc_cycle && !ctx->leak)) return;
+    if (marked || (young(s) && !ctx->leak)) return;
     size_t bytes = s->npages * GA_PAGE_SIZE;
     ga_gc_sweep_stats.garbage_objects++;
     ga_gc_sweep_stats.garbage_bytes += bytes;

@@ -359,7 +359,7 @@ TEST_F(PageAlloc, ScavengedPagesNeedNoZeroing) {
   ga_pages_stats_t st = ga_pages_stats;
   uintptr_t tb = 0;
   size_t tn = 0;
-  ASSERT_TRUE(ga_pages_take_unscavenged(&tb, &tn, 1000));
+  ASSERT_TRUE(ga_pages_take_unscavenged(&tb, &tn, 1000, true));
   EXPECT_EQ(tb, base);
   EXPECT_EQ(tn, k);
   EXPECT_EQ(ga_pages_stats.free_pages, st.free_pages - k);
@@ -368,7 +368,7 @@ TEST_F(PageAlloc, ScavengedPagesNeedNoZeroing) {
   EXPECT_NE(ref_first_fit(k), base) << "taken pages must not be handed out";
   uintptr_t tb2;
   size_t tn2;
-  EXPECT_FALSE(ga_pages_take_unscavenged(&tb2, &tn2, 1000)) << "nothing else is unscavenged";
+  EXPECT_FALSE(ga_pages_take_unscavenged(&tb2, &tn2, 1000, true)) << "nothing else is unscavenged";
   ga_pages_put_scavenged(tb, tn);
   EXPECT_EQ(ga_pages_stats.scav_pages, st.scav_pages + k);
   EXPECT_EQ(ga_pages_stats.free_pages, st.free_pages - k);
@@ -380,7 +380,7 @@ TEST_F(PageAlloc, ScavengedPagesNeedNoZeroing) {
   free_checked(base, k);
 
   // A partial take (maxpages): the highest pages of the run go first.
-  ASSERT_TRUE(ga_pages_take_unscavenged(&tb, &tn, 4));
+  ASSERT_TRUE(ga_pages_take_unscavenged(&tb, &tn, 4, true));
   EXPECT_EQ(tn, 4u);
   EXPECT_EQ(tb, base + (k - 4) * kPage);
   ga_pages_put_scavenged(tb, tn);
@@ -391,7 +391,7 @@ TEST_F(PageAlloc, ScavengedPagesNeedNoZeroing) {
   free_checked(base, k);
   // Take the rest in steps, as the background scavenger does.
   size_t taken = 0;
-  while (ga_pages_take_unscavenged(&tb, &tn, 3)) {
+  while (ga_pages_take_unscavenged(&tb, &tn, 3, true)) {
     EXPECT_GE(tb, base);
     EXPECT_LE(tb + tn * kPage, base + k * kPage);
     EXPECT_LE(tn, 3u);
@@ -451,12 +451,158 @@ TEST_F(PageAlloc, RandomizedFirstFit) {
   EXPECT_TRUE(stats_consistent());
 }
 
+// Reference best fit (pagealloc.h, ga_pages_alloc_best): the shortest free
+// run of at least n pages, lowest address among equals, over the first
+// kBestFitArenas arenas that have one; 0 when none does. Heap lock held.
+constexpr size_t kBestFitArenas = 4;
+uintptr_t ref_best_fit(size_t n) {
+  uintptr_t best = 0;
+  size_t best_len = SIZE_MAX, tried = 0;
+  for (size_t k = 0; k < ga_pages_arena_count() && tried < kBestFitArenas; k++) {
+    const ga_arena_t *a = ga_pages_arena(k);
+    bool fits = false;
+    for (size_t i = 0; i < GA_PAGES_PER_ARENA;) {
+      if (page_allocated(a, i)) {
+        i++;
+        continue;
+      }
+      size_t e = i;
+      while (e < GA_PAGES_PER_ARENA && !page_allocated(a, e)) e++;
+      if (e - i >= n) {
+        fits = true;
+        if (e - i < best_len) {
+          best_len = e - i;
+          best = a->base + i * kPage;
+        }
+      }
+      i = e;
+    }
+    tried += fits;
+  }
+  return best;
+}
+
+uintptr_t alloc_best_checked(size_t n) {
+  uintptr_t want = ref_best_fit(n);
+  size_t arenas = ga_pages_arena_count();
+  uint64_t inuse = ga_pages_stats.inuse_pages;
+  bool nz;
+  uintptr_t got = ga_pages_alloc_best(n, &nz);
+  EXPECT_NE(got, 0u) << "ga_pages_alloc_best(" << n << ")";
+  if (!got) return 0;
+  if (want) {
+    EXPECT_EQ(got, want) << "ga_pages_alloc_best(" << n << ") is not the best fit";
+    EXPECT_EQ(ga_pages_arena_count(), arenas) << "grew although a run fitted";
+  } else {
+    EXPECT_EQ(ga_pages_arena_count(), arenas + 1);
+    EXPECT_EQ(got % GA_ARENA_SIZE, 0u);
+  }
+  EXPECT_EQ(ga_pages_stats.inuse_pages, inuse + n);
+  EXPECT_TRUE(stats_consistent());
+  return got;
+}
+
+TEST_F(PageAlloc, BestFitTakesTheSmallestHole) {
+  HeapLock lock;
+  // Holes of 40, 20 and 30 pages between live runs: a 25-page request goes
+  // to the 30-page hole although the 40-page one comes first.
+  uintptr_t r[7];
+  const size_t len[7] = {1, 40, 1, 20, 1, 30, 1};
+  for (int i = 0; i < 7; i++) r[i] = alloc_checked(len[i]);
+  ASSERT_EQ(r[6], r[0] + 93 * kPage) << "the heap had room for consecutive runs";
+  free_checked(r[1], 40);
+  free_checked(r[3], 20);
+  free_checked(r[5], 30);
+  uintptr_t got = alloc_best_checked(25);
+  EXPECT_NE(got, r[1]) << "a 30-page hole exists: the 40-page one is not the best fit";
+  uintptr_t exact = alloc_best_checked(20);
+  EXPECT_NE(exact, r[1]);
+  free_checked(got, 25);
+  free_checked(exact, 20);
+  for (int i : {0, 2, 4, 6}) free_checked(r[i], 1);
+}
+
+// Random mixed runs, freed in random order, with large requests placed by
+// best fit: every placement is the reference best fit, and runs joined
+// across chunk boundaries are found.
+TEST_F(PageAlloc, RandomizedBestFit) {
+  HeapLock lock;
+  uint64_t seed = 0x2545f4914f6cdd1dull;
+  auto rnd = [&seed](uint64_t n) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed % n;
+  };
+  ga_pages_stats_t before = ga_pages_stats;
+  std::vector<std::pair<uintptr_t, size_t>> live;
+  for (int op = 0; op < 1500; op++) {
+    bool do_alloc = live.empty() || (live.size() < 120 && rnd(100) < 60);
+    if (do_alloc) {
+      size_t n;
+      switch (rnd(6)) {
+        case 0: n = 1 + rnd(8); break;
+        case 1: n = 500 + rnd(40); break;  // around a chunk
+        case 2: n = 600 + rnd(600); break;  // across chunks
+        default: n = 5 + rnd(120); break;
+      }
+      uintptr_t p = rnd(3) == 0 ? alloc_checked(n) : alloc_best_checked(n);
+      ASSERT_NE(p, 0u);
+      live.push_back({p, n});
+    } else {
+      size_t i = rnd(live.size());
+      free_checked(live[i].first, live[i].second);
+      live[i] = live.back();
+      live.pop_back();
+    }
+    if (::testing::Test::HasFailure()) {
+      ADD_FAILURE() << "stopped at operation " << op;
+      break;
+    }
+  }
+  for (auto &r : live) free_checked(r.first, r.second);
+  EXPECT_EQ(ga_pages_stats.inuse_pages, before.inuse_pages);
+  EXPECT_TRUE(stats_consistent());
+}
+
+// The background scavenger passes over chunks where pages were freed during
+// the current or the previous period; malloc_trim (recent = true) does not.
+TEST_F(PageAlloc, ScavengerWaitsForRecentlyFreedChunks) {
+  HeapLock lock;
+  // Everything already free becomes old: two periods go by.
+  ga_pages_gen += 2;
+  uintptr_t tb;
+  size_t tn;
+  while (ga_pages_take_unscavenged(&tb, &tn, 1 << 20, true)) ga_pages_put_scavenged(tb, tn);
+  const size_t k = 24;
+  bool nz;
+  uintptr_t base = alloc_checked(k, 1, &nz);
+  ASSERT_NE(base, 0u);
+  free_checked(base, k);  // freed in this period
+  EXPECT_FALSE(ga_pages_take_unscavenged(&tb, &tn, 1000, false)) << "freed in this period";
+  ga_pages_gen++;
+  EXPECT_FALSE(ga_pages_take_unscavenged(&tb, &tn, 1000, false)) << "freed in the last period";
+  ga_pages_gen++;
+  ASSERT_TRUE(ga_pages_take_unscavenged(&tb, &tn, 1000, false)) << "two periods ago: old enough";
+  EXPECT_EQ(tb, base);
+  EXPECT_EQ(tn, k);
+  ga_pages_put_scavenged(tb, tn);
+  // A trim takes recently freed pages at once.
+  base = alloc_checked(k, 1, &nz);
+  free_checked(base, k);
+  ASSERT_TRUE(ga_pages_take_unscavenged(&tb, &tn, 1000, true));
+  EXPECT_EQ(tb, base);
+  ga_pages_put_scavenged(tb, tn);
+  EXPECT_TRUE(stats_consistent());
+}
+
 TEST_F(PageAlloc, SpansGoThroughThePageAllocator) {
-  // ga_heap_alloc_span places spans by the same first fit.
+  // ga_heap_alloc_span places large spans (class 0) by best fit
+  // (ga_pages_alloc_best); small spans by first fit.
   uintptr_t want;
   {
     HeapLock lock;
-    want = ref_first_fit(3);
+    want = ref_best_fit(3);
   }
   uint64_t inuse = ga_pages_stats.inuse_pages;
   ga_span_t *s = ga_heap_alloc_span(3, 1, 0);

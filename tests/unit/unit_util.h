@@ -25,6 +25,7 @@ extern "C" {
 #include "options.h"
 #include "os.h"
 #include "pagealloc.h"
+#include "pagecache.h"
 #include "scavenger.h"
 #include "sizeclasses.h"
 #include "span.h"
@@ -43,6 +44,10 @@ inline void no_scavenger() {
   ga_init();
   ga_options[GA_OPT_SCAVENGE] = 0;
   ga_scavenger_enable();
+  // The page cache keeps freed large spans from the heap: off too, but for
+  // the pagecache tests, which switch it back on.
+  ga_pagecache_flush_all();
+  ga_options[GA_OPT_LARGE_CACHE] = 0;
 }
 
 // Holds ga_heap_lock for a scope (pagealloc.h: everything under it).
