@@ -74,6 +74,7 @@ static inline unsigned malloc_class(size_t size) {
 static void apply_options(void) {
   ga_tiny_limit = ga_option(GA_OPT_TINY) == 1 ? GA_TINY_SIZE : 0;
   ga_tiny_limit_noscan = ga_option(GA_OPT_TINY) == 2 ? 0 : GA_TINY_SIZE;
+  if (ga_gc_hooked) ga_malloc_hook_collector();
   if (ga_option(GA_OPT_MIN_ALIGN) == 1) memcpy(class8, ga_size_to_class8, sizeof class8);
   class8[0] = 1; /* malloc(0) without the tiny allocator: a unique 8 B block */
 }
@@ -140,17 +141,33 @@ static inline __attribute__((always_inline)) void *small_alloc(size_t size, unsi
   return (void *)ga_span_take_slot(s, idx);
 }
 
+/* With GOALLOC_GC=collect|leak (ga_gc_hooked) plain malloc is the
+ * collector's: scanned and collectable, through gc/collector.c. */
+void ga_malloc_hook_collector(void) {
+  /* Every request then fails the tiny test's bound and finds the hooked
+   * branch there, so the collector costs malloc's fast path nothing. */
+  ga_tiny_limit = ga_tiny_limit_noscan = SIZE_MAX;
+}
+
+GA_NOINLINE static void *large_plain(size_t size, unsigned gckind) {
+  if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc(size, gckind, false);
+  return ga_large_alloc(size, 0, false, GA_KIND_MANUAL_NOSCAN);
+}
+
 /* Plain malloc with the collector off (or in api mode) allocates manual,
- * pointer-free memory: never scanned, never collected, tiny allowed. */
-static inline __attribute__((always_inline)) void *alloc_manual(size_t size, size_t tiny_limit) {
+ * pointer-free memory: never scanned, never collected, tiny allowed. In
+ * the collect and leak modes it goes to the collector with gckind. */
+static inline __attribute__((always_inline)) void *alloc_plain(size_t size, size_t tiny_limit,
+                                                               unsigned gckind) {
   if (GA_LIKELY(size <= GA_MAX_SMALL_SIZE)) {
     if (size < tiny_limit) {
+      if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc(size, gckind, false);
       ga_cache_t *c = ga_tls_cache;
       return ga_tiny_alloc_fast(c, size ? size : 1);
     }
     return small_alloc(size, GA_KIND_MANUAL_NOSCAN);
   }
-  return ga_large_alloc(size, 0, false, GA_KIND_MANUAL_NOSCAN);
+  return large_plain(size, gckind);
 }
 
 /* Any kind (GA_KIND_*), never tiny; zeroed if zero. */
@@ -161,15 +178,9 @@ void *ga_alloc_kind(size_t size, unsigned kind, bool zero) {
   return p;
 }
 
-/* With GOALLOC_GC=collect|leak (ga_gc_hooked) plain malloc is the
- * collector's: scanned and collectable, through gc/collector.c. */
-void *ga_malloc(size_t size) {
-  if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc(size, GA_KIND_SCAN, false);
-  return alloc_manual(size, ga_tiny_limit);
-}
+void *ga_malloc(size_t size) { return alloc_plain(size, ga_tiny_limit, GA_KIND_SCAN); }
 void *ga_malloc_noscan(size_t size) {
-  if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc(size, GA_KIND_NOSCAN, false);
-  return alloc_manual(size, ga_tiny_limit_noscan);
+  return alloc_plain(size, ga_tiny_limit_noscan, GA_KIND_NOSCAN);
 }
 
 void *ga_calloc(size_t n, size_t size, bool noscan_request) {
@@ -181,7 +192,7 @@ void *ga_calloc(size_t n, size_t size, bool noscan_request) {
   if (GA_UNLIKELY(ga_gc_hooked))
     return ga_gc_alloc(total, noscan_request ? GA_KIND_NOSCAN : GA_KIND_SCAN, true);
   if (total > GA_MAX_SMALL_SIZE) return ga_large_alloc(total, 0, true, GA_KIND_MANUAL_NOSCAN);
-  void *p = alloc_manual(total, noscan_request ? ga_tiny_limit_noscan : ga_tiny_limit);
+  void *p = alloc_plain(total, noscan_request ? ga_tiny_limit_noscan : ga_tiny_limit, 0);
   if (p) memset(p, 0, total);
   return p;
 }

@@ -14,6 +14,8 @@ extern size_t ga_tiny_limit, ga_tiny_limit_noscan;
 
 void *ga_malloc(size_t size);
 void *ga_malloc_noscan(size_t size);
+/* The collect and leak modes: plain malloc becomes the collector's. */
+void ga_malloc_hook_collector(void);
 /* Any allocation kind (GA_KIND_* in sizeclasses.h), never tiny. */
 void *ga_alloc_kind(size_t size, unsigned kind, bool zero);
 void ga_free(void *p);

@@ -375,6 +375,7 @@ static void enable(int mode) {
     ga_gc_pacer_init(&pacer, gogc, limit > 0 ? (uint64_t)limit : GA_GC_PACER_NO_LIMIT);
     set_trigger();
     ga_gc_hooked = mode == GOALLOC_GC_COLLECT || mode == GOALLOC_GC_LEAK;
+    if (ga_gc_hooked) ga_malloc_hook_collector();
     __atomic_store_n(&ga_gc_mode, mode, __ATOMIC_RELEASE);
     /* Automatic cycles need the threads registered: from the constructor
      * on (ga_gc_constructor), or now if we are past it. */
