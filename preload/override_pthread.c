@@ -10,8 +10,8 @@
  * registers, copies them to its stack, frees the block and runs. It
  * unregisters when its cache is released (cache.c's key destructor): a
  * thread that may still allocate must stay registered, or the pause would
- * judge its spans while it changes them. A thread that never allocated has
- * no cache; the next stop-the-world drops it once it is gone (gc/stw.h).
+ * judge its spans while it changes them. A thread without a cache
+ * unregisters when its routine ends (finish).
  *
  * pthread_sigmask and sigprocmask are interposed too (as bdwgc does): with
  * the collector on, a thread that blocks every signal would never stop for
@@ -26,6 +26,7 @@
 #include "os.h"
 #include "goalloc.h"
 #include "malloc_int.h"
+#include "cache.h"
 #include "sizeclasses.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -38,11 +39,24 @@ typedef struct {
   void *arg;
 } start_t;
 
+/* A thread that never allocated has no cache, so no cache destructor will
+ * unregister it: do it when it finishes (return or pthread_exit). Later
+ * (destructors of other keys) it may allocate: that registers it again,
+ * until its new cache is released. A registered thread must never reach
+ * glibc's exit path, where every signal is blocked: the stop would wait. */
+static void finish(void *unused) {
+  if (ga_tls_cache == &ga_empty_cache) goalloc_gc_unregister_thread();
+}
+
 static void *start(void *p) {
   start_t st = *(start_t *)p;
   goalloc_gc_register_thread();
   ga_free(p);
-  return st.fn(st.arg);
+  void *ret;
+  pthread_cleanup_push(finish, NULL);
+  ret = st.fn(st.arg);
+  pthread_cleanup_pop(1);
+  return ret;
 }
 
 EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {

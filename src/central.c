@@ -1,6 +1,7 @@
 #include "central.h"
 
 #include "cache.h"
+#include "gc/collector.h"
 #include "heap.h"
 #include "malloc_int.h"
 
@@ -87,6 +88,10 @@ bool ga_central_uncache_span(unsigned spc, ga_span_t *s) {
   s->xfree = NULL;
   ga_spin_unlock(&s->xlock);
   ga_span_apply_frees(s, list);
+  /* Garbage the collector queued for the last owner (a thread that
+   * vanished in a fork child): applied now, after the remote frees, as
+   * the owner would have (gc/sweep.c); central spans carry none. */
+  if (s->sweep_pending) ga_gc_sweep_owned_span(s);
   if (s->allocCount == 0) {
     ga_mutex_unlock(&ct->lock);
     ga_heap_free_span(s);

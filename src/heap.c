@@ -83,7 +83,7 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
     __atomic_store_n(&ga_heap_inuse_bytes, ga_heap_inuse_bytes + s->npages * GA_PAGE_SIZE,
                      __ATOMIC_RELAXED);
     if (spanclass == 0) {
-      s->gcgen = ga_gc_cycle; /* under the heap lock: see gc/sweep.c */
+      s->gcgen = UINT32_MAX; /* young until ga_large_alloc has the pointer: gc/sweep.c */
       s->gcflags = 0;
       s->gcmarkBits[0] = 0;
       s->site = 0;
@@ -207,7 +207,7 @@ void ga_heap_large_from_cache(ga_span_t *s) {
   ga_arena_t *a = ga_arena_of(s->base);
   size_t pg = (s->base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
   /* For the collector: a new large object, young (gc/sweep.c) from before
-   * a pause can see it in use until after the cycle it was made in. */
+   * a pause can see it in use until ga_large_alloc holds its pointer. */
   s->gcgen = UINT32_MAX;
   s->gcflags = 0;
   s->gcmarkBits[0] = 0;
@@ -215,14 +215,6 @@ void ga_heap_large_from_cache(ga_span_t *s) {
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   __atomic_store_n(&s->state, GA_SPAN_INUSE, __ATOMIC_RELAXED);
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  /* No heap lock here: if a pause slips between reading the cycle count
-   * and storing it, read again (the pause changed it). */
-  uint32_t g;
-  do {
-    g = __atomic_load_n(&ga_gc_cycle, __ATOMIC_RELAXED);
-    s->gcgen = g;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  } while (__atomic_load_n(&ga_gc_cycle, __ATOMIC_RELAXED) != g);
   __atomic_fetch_or(&a->page_inuse[pg >> 6], (uint64_t)1 << (pg & 63), __ATOMIC_RELAXED);
 }
 

@@ -20,8 +20,18 @@ void *ga_large_alloc(size_t size, size_t align, bool zero, unsigned kind) {
   ga_span_t *s = align_pages == 1 ? ga_pagecache_get(npages) : NULL;
   if (!s) s = ga_heap_alloc_span(npages, align_pages, 0);
   if (!s) return NULL;
-  s->gcflags = (uint8_t)kind; /* the span is young until the next cycle: gc/sweep.c */
+  s->gcflags = (uint8_t)kind;
   uintptr_t p = s->base;
+  /* The span was made young (gcgen UINT32_MAX: never collected). Now that
+   * the pointer is in a register, it stays young only until the current
+   * cycle count moves on; re-read if a pause slips in between (gc/sweep.c). */
+  __asm__ volatile("" : "+r"(p) : : "memory");
+  uint32_t g;
+  do {
+    g = __atomic_load_n(&ga_gc_cycle, __ATOMIC_RELAXED);
+    s->gcgen = g;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  } while (__atomic_load_n(&ga_gc_cycle, __ATOMIC_RELAXED) != g);
   if (zero && s->needzero) memset((void *)p, 0, size);
   return (void *)p;
 }

@@ -403,14 +403,19 @@ void ga_unlock_all(void) {
 static void fork_prepare(void) {
   ga_gc_fork_prepare();
   ga_lock_all();
+  ga_gc_fork_prepare_late();
+  ga_os_registry_lock();
 }
 
 static void fork_parent(void) {
+  ga_os_registry_unlock();
+  ga_gc_fork_parent_early();
   ga_unlock_all();
   ga_gc_fork_parent();
 }
 
 static void fork_child(void) {
+  ga_os_registry_reset();
   ga_gc_fork_child();
   ga_heap_reset_locks();
   for (unsigned i = 0; i < GA_NUM_CACHE_CLASSES; i++) ga_mutex_reset(&ga_central[i].lock);

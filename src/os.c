@@ -109,6 +109,16 @@ static void reg_remove(uintptr_t lo, uintptr_t hi) {
   reg_lock_release(&old);
 }
 
+/* fork: the registry lock is a leaf, taken last. Signals stay blocked in
+ * the forking thread between lock and unlock (restored by unlock). */
+static sigset_t fork_old;
+void ga_os_registry_lock(void) { reg_lock_acquire(&fork_old); }
+void ga_os_registry_unlock(void) { reg_lock_release(&fork_old); }
+void ga_os_registry_reset(void) {
+  reg_lock.locked = 0;
+  ga_os_sigmask(SIG_SETMASK, &fork_old, NULL);
+}
+
 void ga_os_for_each_reservation(void (*fn)(const ga_os_range_t *r, size_t n, void *arg), void *arg) {
   sigset_t old;
   reg_lock_acquire(&old);

@@ -32,6 +32,10 @@ typedef struct {
   uintptr_t lo, hi;
 } ga_os_range_t;
 void ga_os_for_each_reservation(void (*fn)(const ga_os_range_t *r, size_t n, void *arg), void *arg);
+/* fork handlers (malloc.c). */
+void ga_os_registry_lock(void);
+void ga_os_registry_unlock(void);
+void ga_os_registry_reset(void);
 /* Gives the pages back: afterwards they read as zero and leave the RSS. */
 void ga_os_unuse(void *p, size_t size);
 

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -296,10 +297,20 @@ static pid_t my_tid(void) { return gettid(); }
 
 /* One collection. Returns false if one was already running on this thread
  * (a finalizer that collects). */
-static bool collect(bool leak) {
+static bool collect(bool leak, bool wait) {
   pid_t self = my_tid();
   if (__atomic_load_n(&gc_lock_owner, __ATOMIC_RELAXED) == self) return false;
-  ga_mutex_lock(&gc_lock);
+  if (wait) {
+    ga_mutex_lock(&gc_lock);
+  } else {
+    /* An automatic cycle never waits for another one: that one is doing
+     * the work, and this thread may hold the loader lock (a malloc inside
+     * a dl_iterate_phdr callback), which the running cycle needs. */
+    int expected = 0;
+    if (!__atomic_compare_exchange_n(&gc_lock.state, &expected, 1, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
+      return false;
+  }
   gc_lock_owner = self;
   uint64_t t0 = ga_os_nanotime();
   cycle_t cy = {.leak = leak};
@@ -333,19 +344,13 @@ static bool collect(bool leak) {
     if (trace) trace_line(&cy, wall);
     pacer.heap_scan_work = 0;
   }
+  /* Finalizers run before gc_lock is released, so no other cycle can free
+   * their objects (kept alive by this cycle only) or refill the queue
+   * first; one that allocates cannot start a cycle of its own (the owner
+   * check above). They run outside the loader lock and the pause. */
+  if (cy.ok && fin_nqueue) run_finalizers();
   gc_lock_owner = 0;
   ga_mutex_unlock(&gc_lock);
-  if (cy.ok && fin_nqueue) {
-    /* Outside gc_lock, so a finalizer may allocate (and trigger a cycle);
-     * the objects it gets are marked, so no cycle before the next one ends
-     * can free them... unless that next cycle runs first: hold them by
-     * running under the lock instead when another cycle might start. */
-    ga_mutex_lock(&gc_lock);
-    gc_lock_owner = self;
-    run_finalizers();
-    gc_lock_owner = 0;
-    ga_mutex_unlock(&gc_lock);
-  }
   return cy.ok;
 }
 
@@ -359,7 +364,7 @@ void ga_gc_collect_auto(void) {
   /* Make the trigger unreachable while this cycle runs, so threads that
    * reach it meanwhile do not queue up behind gc_lock for a second one. */
   __atomic_store_n(&ga_gc_trigger, UINT64_MAX, __ATOMIC_RELAXED);
-  if (!collect(false)) set_trigger();
+  if (!collect(false, false)) set_trigger();
 }
 
 /* ---- modes ---- */
@@ -430,6 +435,11 @@ int goalloc_gc_mode(void) { return ga_gc_mode; }
  * thread descriptor at its top, which is what the scan needs). The main
  * thread's bounds come from gc/roots without allocating either. */
 static bool register_self(void) {
+  /* A thread that blocks the stop signal (goalloc's own background
+   * thread) could never be stopped: the stop would wait forever. */
+  sigset_t cur;
+  if (ga_os_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, ga_gc_stw_signal()))
+    return false;
   if (gettid() == getpid()) return ga_gc_stw_register_self() != NULL;
   uintptr_t lo, hi, sp = (uintptr_t)__builtin_frame_address(0);
   if (!ga_gc_maps_find(sp, &lo, &hi)) return false;
@@ -463,6 +473,9 @@ int goalloc_gc_unregister_thread(void) {
  * object, not the next one. C++ does keep such pointers: new T[0] with an
  * array cookie hands out malloc's block + 8, the end of an 8-byte block. */
 void *ga_gc_alloc(size_t size, unsigned kind, bool zero) {
+  /* A thread whose cache predates the collector (api mode turned on after
+   * it started) registers before it owns collectable spans. */
+  if (GA_UNLIKELY(!ga_gc_stw_self()) && constructed) register_self();
   if (!(kind & 2)) {
     if (GA_UNLIKELY(size >= PTRDIFF_MAX)) {
       errno = ENOMEM;
@@ -536,7 +549,7 @@ void *goalloc_gc_base(const void *ptr) {
 
 void goalloc_gc_collect(void) {
   if (!ga_gc_mode) return;
-  collect(ga_gc_mode == GOALLOC_GC_LEAK);
+  collect(ga_gc_mode == GOALLOC_GC_LEAK, true);
 }
 
 void goalloc_gc_disable(void) { __atomic_fetch_add(&disabled, 1, __ATOMIC_RELAXED); }
@@ -602,7 +615,7 @@ int goalloc_gc_get_stats(goalloc_gc_stats_t *st) {
 
 long goalloc_gc_leak_report(int fd) {
   if (ga_gc_mode != GOALLOC_GC_LEAK) return -1;
-  if (!collect(true)) return -1;
+  if (!collect(true, true)) return -1;
   return ga_gc_leak_print(fd);
 }
 
@@ -622,7 +635,11 @@ static void leak_at_exit(void) {
 
 /* ---- fork ---- */
 
+/* Lock order: gc_lock first, fin_lock after the allocator locks (malloc.c
+ * calls the _late pair around them). */
 void ga_gc_fork_prepare(void) { ga_mutex_lock(&gc_lock); }
+void ga_gc_fork_prepare_late(void) { ga_mutex_lock(&fin_lock); }
+void ga_gc_fork_parent_early(void) { ga_mutex_unlock(&fin_lock); }
 void ga_gc_fork_parent(void) { ga_mutex_unlock(&gc_lock); }
 void ga_gc_fork_child(void) {
   ga_mutex_reset(&gc_lock);

@@ -48,6 +48,8 @@ bool ga_gc_sweep_owned_span(ga_span_t *s);
 void ga_gc_sweep_forget(ga_span_t *s);
 
 void ga_gc_fork_prepare(void);
+void ga_gc_fork_prepare_late(void);
+void ga_gc_fork_parent_early(void);
 void ga_gc_fork_parent(void);
 void ga_gc_fork_child(void);
 

@@ -60,8 +60,9 @@ static size_t nlarge;
 
 ga_gc_sweep_stats_t ga_gc_sweep_stats;
 
-/* A large span made since the last cycle ended: its pointer may still be
- * on its way to the caller. UINT32_MAX: being made (heap.c). */
+/* A large span whose pointer may not have reached its caller: still being
+ * made (UINT32_MAX, until ga_large_alloc holds the pointer in a register),
+ * or made since the last cycle ended. */
 static bool young(const ga_span_t *s) {
   return s->gcgen == UINT32_MAX || s->gcgen == ga_gc_cycle;
 }
