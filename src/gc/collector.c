@@ -635,16 +635,26 @@ static void leak_at_exit(void) {
 
 /* ---- fork ---- */
 
-/* Lock order: gc_lock first, fin_lock after the allocator locks (malloc.c
- * calls the _late pair around them). */
+/* Lock order: gc_lock first; fin_lock, the stop-the-world registry lock and
+ * the user-root lock after the allocator locks (malloc.c calls the _late
+ * pair around them), as a collection takes them. */
 void ga_gc_fork_prepare(void) { ga_mutex_lock(&gc_lock); }
-void ga_gc_fork_prepare_late(void) { ga_mutex_lock(&fin_lock); }
-void ga_gc_fork_parent_early(void) { ga_mutex_unlock(&fin_lock); }
+void ga_gc_fork_prepare_late(void) {
+  ga_mutex_lock(&fin_lock);
+  ga_gc_stw_fork_lock();
+  ga_gc_roots_fork_lock();
+}
+void ga_gc_fork_parent_early(void) {
+  ga_gc_roots_fork_unlock();
+  ga_gc_stw_fork_unlock();
+  ga_mutex_unlock(&fin_lock);
+}
 void ga_gc_fork_parent(void) { ga_mutex_unlock(&gc_lock); }
 void ga_gc_fork_child(void) {
   ga_mutex_reset(&gc_lock);
   gc_lock_owner = 0;
   ga_mutex_reset(&fin_lock);
   ga_mutex_reset(&enable_lock);
-  if (ga_gc_mode) ga_gc_stw_atfork_child();
+  ga_gc_roots_fork_child();
+  ga_gc_stw_atfork_child(); /* resets the registry lock, keeps our record */
 }

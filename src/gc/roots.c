@@ -58,6 +58,16 @@ static void unlock_roots(const sigset_t *old) {
   ga_os_sigmask(SIG_SETMASK, old, NULL);
 }
 
+/* fork: the user-root table's lock around fork, signals blocked in the
+ * forking thread meanwhile (restored by unlock, or in the child by reset). */
+static sigset_t fork_old;
+void ga_gc_roots_fork_lock(void) { lock_roots(&fork_old); }
+void ga_gc_roots_fork_unlock(void) { unlock_roots(&fork_old); }
+void ga_gc_roots_fork_child(void) {
+  ga_mutex_reset(&roots_lock);
+  ga_os_sigmask(SIG_SETMASK, &fork_old, NULL);
+}
+
 static void emit(uintptr_t lo, uintptr_t hi, ga_gc_range_fn fn, void *arg) {
   lo = (lo + 7) & ~(uintptr_t)7;
   hi &= ~(uintptr_t)7;

@@ -71,6 +71,10 @@ void ga_gc_roots_clear(void);
 bool ga_gc_roots_exclude(uintptr_t lo, uintptr_t hi);
 bool ga_gc_roots_unexclude(uintptr_t lo, uintptr_t hi);
 
+/* fork handlers (collector.c). */
+void ga_gc_roots_fork_lock(void);
+void ga_gc_roots_fork_unlock(void);
+void ga_gc_roots_fork_child(void);
 /* Runs fn(arg) with the dynamic loader's list of objects locked. */
 void ga_gc_roots_with_loader_locked(void (*fn)(void *), void *arg);
 

@@ -348,6 +348,9 @@ void ga_gc_stw_for_each_tls(ga_gc_range_fn fn, void *arg) {
   if (locked) ga_mutex_unlock(&reg_lock);
 }
 
+void ga_gc_stw_fork_lock(void) { ga_mutex_lock(&reg_lock); }
+void ga_gc_stw_fork_unlock(void) { ga_mutex_unlock(&reg_lock); }
+
 void ga_gc_stw_atfork_child(void) {
   ga_mutex_reset(&reg_lock);
   stopper = 0;

@@ -105,6 +105,9 @@ void ga_gc_stw_for_each_tls(ga_gc_range_fn fn, void *arg);
 /* Every record, for tests and statistics; same locking as for_each_tls. */
 void ga_gc_stw_for_each_thread(void (*fn)(const ga_gc_thread_t *t, void *arg), void *arg);
 
+/* fork: the registry lock around fork (the child resets it below). */
+void ga_gc_stw_fork_lock(void);
+void ga_gc_stw_fork_unlock(void);
 /* In a fork child: only the calling thread survives; keep its record. */
 void ga_gc_stw_atfork_child(void);
 
