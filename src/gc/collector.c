@@ -43,9 +43,9 @@
 #include "goalloc.h"
 #include "heap.h"
 #include "large.h"
-#include "tiny.h"
 #include "malloc_int.h"
 #include "options.h"
+#include "tiny.h"
 
 int ga_gc_mode;
 bool ga_gc_hooked;
@@ -265,26 +265,26 @@ static void set_trigger(void) {
   __atomic_store_n(&ga_gc_trigger, goal, __ATOMIC_RELAXED);
 }
 
+/* GOALLOC_GCTRACE=1: one line per cycle, in the spirit of Go's
+ * GODEBUG=gctrace=1. "heap A -> B" is the in-use heap at the pause and
+ * what remains once the garbage found is freed (owners free theirs at
+ * their next refill). */
 static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
   uint64_t now = ga_os_nanotime() - start_ns;
+  uint64_t garbage = cy->leak ? 0 : ga_gc_sweep_stats.garbage_bytes;
+  uint64_t after = cy->inuse_before > garbage ? cy->inuse_before - garbage : 0;
+#define MS(ns) (unsigned long)((ns) / 1000000), (unsigned long)((ns) / 1000 % 1000)
   ga_printf(2,
-            "gc %lu @%lu.%03lus: pause %lu.%03lu ms (stop %lu.%03lu), %u threads, "
-            "heap %lu -> %lu MB (goal %lu MB), marked %lu MB, %s %lu objects (%lu KB)\n",
+            "gc %lu @%lu.%03lus: pause %lu.%03lu ms (stop %lu.%03lu), cycle %lu.%03lu ms, "
+            "%u threads, heap %lu -> %lu MB (goal %lu MB), marked %lu MB, %s %lu objects (%lu KB)\n",
             (unsigned long)stats.cycles, (unsigned long)(now / 1000000000),
-            (unsigned long)(now / 1000000 % 1000), (unsigned long)(cy->pause_ns / 1000000),
-            (unsigned long)(cy->pause_ns / 1000 % 1000), (unsigned long)(cy->stop_ns / 1000000),
-            (unsigned long)(cy->stop_ns / 1000 % 1000), cy->nthreads + 1,
-            (unsigned long)(cy->inuse_before >> 20),
-            (unsigned long)((cy->inuse_before - (cy->leak ? 0 : ga_gc_sweep_stats.garbage_bytes >
-                                                                       cy->inuse_before
-                                                                   ? cy->inuse_before
-                                                                   : ga_gc_sweep_stats.garbage_bytes)) >>
-                            20),
+            (unsigned long)(now / 1000000 % 1000), MS(cy->pause_ns), MS(cy->stop_ns), MS(wall_ns),
+            cy->nthreads + 1, (unsigned long)(cy->inuse_before >> 20), (unsigned long)(after >> 20),
             (unsigned long)(stats.heap_goal >> 20),
             (unsigned long)(ga_gc_mark_stats.marked_bytes >> 20), cy->leak ? "unreachable" : "freed",
             (unsigned long)ga_gc_sweep_stats.garbage_objects,
             (unsigned long)(ga_gc_sweep_stats.garbage_bytes >> 10));
-  (void)wall_ns;
+#undef MS
 }
 
 static void run_finalizers(void) {
