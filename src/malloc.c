@@ -305,11 +305,13 @@ void *ga_realloc(void *old, size_t size) {
     errno = ENOMEM;
     return NULL;
   }
+  /* Collectable blocks keep one byte past the size (ga_gc_alloc). */
+  size_t need = size + (GA_UNLIKELY(ga_gc_hooked) && s->gcflags < GA_SPAN_MANUAL);
   if (large && size > GA_MAX_SMALL_SIZE) {
     /* Large blocks change size in place when they can, as glibc's mremap
      * does for its mmapped chunks: grow into free pages that follow,
      * shrink by giving the tail back. */
-    size_t npages = (size + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
+    size_t npages = (need + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
     int saved = errno;
     if (npages > s->npages && ga_heap_grow_large(s, npages)) return old;
     if (npages <= s->npages / 2) {
@@ -321,7 +323,7 @@ void *ga_realloc(void *old, size_t size) {
   }
   /* Keep the block when the new size still fits and does not waste more
    * than half of it (large blocks: within the same pages). */
-  if (size <= have && (size > have / 2 || have <= GA_TINY_SIZE) &&
+  if (need <= have && (size > have / 2 || have <= GA_TINY_SIZE) &&
       (p & (ga_tiny_align(size) - 1)) == 0)
     return old;
   void *n = ga_malloc(size);
