@@ -330,10 +330,11 @@ static bool collect(bool leak, bool wait) {
     stats.freed_objects += ga_gc_sweep_stats.garbage_objects;
     stats.freed_bytes += ga_gc_sweep_stats.garbage_bytes;
     /* The live heap for pacing: what is in use minus what this cycle found
-     * dead (owned spans give theirs back lazily). */
-    uint64_t live = cy.inuse_before > ga_gc_sweep_stats.garbage_bytes
-                        ? cy.inuse_before - ga_gc_sweep_stats.garbage_bytes
-                        : 0;
+     * dead (owned spans give theirs back lazily), and minus the unmarked
+     * large objects spared as young: counted as live, a program that
+     * allocates mostly large objects would see its goal grow every cycle. */
+    uint64_t dead = ga_gc_sweep_stats.garbage_bytes + ga_gc_sweep_stats.young_bytes;
+    uint64_t live = cy.inuse_before > dead ? cy.inuse_before - dead : 0;
     if (leak) live = cy.inuse_before;
     ga_gc_pacer_note_scan_work(&pacer, (int64_t)ga_gc_mark_stats.scanned_bytes, 0, 0);
     ga_gc_pacer_reset_live(&pacer, live);

@@ -75,8 +75,12 @@ static void sweep_in_pause(ga_span_t *s, void *arg) {
     s->gcmarkBits[0] = 0;
     /* Young: possibly still on its way to the caller. A leak report has
      * nothing to protect by waiting (it frees nothing). */
-    if (marked || (young(s) && !ctx->leak)) return;
     size_t bytes = s->npages * GA_PAGE_SIZE;
+    if (marked) return;
+    if (young(s) && !ctx->leak) {
+      ga_gc_sweep_stats.young_bytes += bytes;
+      return;
+    }
     ga_gc_sweep_stats.garbage_objects++;
     ga_gc_sweep_stats.garbage_bytes += bytes;
     if (ctx->leak) {

@@ -15,6 +15,7 @@ typedef struct {
 
 typedef struct {
   uint64_t garbage_objects, garbage_bytes, skipped_spans;
+  uint64_t young_bytes; /* unmarked large objects spared as young */
 } ga_gc_sweep_stats_t;
 extern ga_gc_sweep_stats_t ga_gc_sweep_stats;
 
