@@ -112,14 +112,7 @@ bool ga_central_uncache_span(unsigned spc, ga_span_t *s) {
  * next) for the caller to free once it has released the heap lock. */
 void ga_central_sweep_span(ga_span_t *s, const uint64_t *g, ga_span_t **empty) {
   ga_central_t *ct = &ga_central[ga_span_cache_class(s)];
-  uint32_t n = 0;
-  for (uint32_t w = 0; w * 64 < s->nelems; w++) {
-    if (!g[w]) continue;
-    GA_STORE(s->allocBits[w], s->allocBits[w] & ~g[w]);
-    n += (uint32_t)__builtin_popcountll(g[w]);
-  }
-  if (!n) return;
-  ga_span_count(s, -(int)n);
+  if (!ga_span_free_slots(s, g)) return;
   if (s->allocCount == 0) {
     ga_span_list_remove(s->list == GA_LIST_CFULL ? &ct->full : &ct->partial, s);
     publish(ct);

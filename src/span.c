@@ -99,3 +99,14 @@ ga_span_t *ga_span_list_pop(ga_span_list_t *l) {
   if (s) ga_span_list_remove(l, s);
   return s;
 }
+
+uint32_t ga_span_free_slots(ga_span_t *s, const uint64_t *g) {
+  uint32_t n = 0;
+  for (uint32_t w = 0; w * 64 < s->nelems; w++) {
+    if (!g[w]) continue;
+    GA_STORE(s->allocBits[w], s->allocBits[w] & ~g[w]);
+    n += (uint32_t)__builtin_popcountll(g[w]);
+  }
+  if (n) ga_span_count(s, -(int)n);
+  return n;
+}

@@ -155,14 +155,23 @@ static inline uintptr_t ga_span_take_slot(ga_span_t *s, uint32_t idx) {
   return p;
 }
 
+/* The slot holding byte offset off of the span (off < limit): Go's divMagic. */
+static inline uint32_t ga_span_slot(const ga_span_t *s, uintptr_t off) {
+  return (uint32_t)(((uint64_t)(uint32_t)off * s->divmul) >> 32);
+}
+
 /* Object index of p in s, or -1 if p is not the start of an object. */
 static inline long ga_span_object_index(const ga_span_t *s, uintptr_t p) {
   uintptr_t off = p - s->base;
-  uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)off * s->divmul) >> 32);
+  uint32_t idx = ga_span_slot(s, off);
   if (GA_UNLIKELY(off >= s->limit || off != (uintptr_t)idx * s->elemsize))
     return -1;
   return idx;
 }
+
+/* Frees the slots set in g[] (one word per 64 slots, every set slot
+ * allocated), for whoever owns the allocation state; returns how many. */
+uint32_t ga_span_free_slots(ga_span_t *s, const uint64_t *g);
 
 static inline bool ga_span_is_allocated(const ga_span_t *s, uint32_t idx) {
   return __atomic_load_n(&s->allocBits[idx >> 6], __ATOMIC_RELAXED) >> (idx & 63) & 1;

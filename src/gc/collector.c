@@ -370,6 +370,13 @@ void ga_gc_collect_auto(void) {
 
 /* ---- modes ---- */
 
+/* Automatic cycles: not in leak mode, not with GOGC off, and only once libc
+ * is up (the constructor registers the main thread first). Derived from
+ * that state wherever it changes. */
+static void arm_auto(void) {
+  ga_gc_auto = constructed && ga_gc_mode && ga_gc_mode != GOALLOC_GC_LEAK && pacer.gc_percent >= 0;
+}
+
 static void enable(int mode) {
   ga_mutex_lock(&enable_lock);
   if (!ga_gc_mode) {
@@ -383,11 +390,7 @@ static void enable(int mode) {
     ga_gc_hooked = mode == GOALLOC_GC_COLLECT || mode == GOALLOC_GC_LEAK;
     if (ga_gc_hooked) ga_malloc_hook_collector();
     __atomic_store_n(&ga_gc_mode, mode, __ATOMIC_RELEASE);
-    /* Automatic cycles need the threads registered: from the constructor
-     * on (ga_gc_constructor), or now if we are past it. */
-    if (constructed) {
-      ga_gc_auto = mode != GOALLOC_GC_LEAK && gogc >= 0;
-    }
+    arm_auto();
   }
   ga_mutex_unlock(&enable_lock);
 }
@@ -410,17 +413,14 @@ void ga_gc_constructor(void) {
   if (ga_gc_mode == GOALLOC_GC_LEAK) {
     ga_gc_leak_init();
     atexit(leak_at_exit);
-  } else {
-    ga_gc_auto = ga_option(GA_OPT_GOGC) >= 0;
   }
+  arm_auto();
 }
 
 int goalloc_gc_init(void) {
   if (!ga_initialized) ga_init();
   if (!ga_gc_mode) enable(GOALLOC_GC_API);
-  if (constructed && !ga_gc_stw_self()) ga_gc_thread_started();
-  if (constructed && ga_gc_mode == GOALLOC_GC_API && ga_option(GA_OPT_GOGC) >= 0 && !ga_gc_auto)
-    ga_gc_auto = true;
+  ga_gc_thread_started();
   return ga_gc_mode;
 }
 
@@ -541,7 +541,7 @@ void *goalloc_gc_base(const void *ptr) {
   if (s->tiny) return ga_tiny_live(s, p) ? (void *)(p & ~(uintptr_t)(GA_TINY_SIZE - 1)) : NULL;
   uintptr_t off = p - s->base;
   if (off >= s->limit) return NULL;
-  uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)off * s->divmul) >> 32);
+  uint32_t idx = ga_span_slot(s, off);
   if (!ga_span_is_allocated(s, idx)) return NULL;
   return (void *)(s->base + (uintptr_t)idx * s->elemsize);
 }
@@ -565,7 +565,7 @@ int goalloc_gc_set_percent(int percent) {
   int old = (int)pacer.gc_percent;
   ga_gc_pacer_set_gc_percent(&pacer, percent);
   set_trigger();
-  ga_gc_auto = ga_gc_mode != GOALLOC_GC_LEAK && percent >= 0 && constructed;
+  arm_auto();
   ga_mutex_unlock(&gc_lock);
   return old;
 }

@@ -21,6 +21,7 @@
 #include "gc/mark.h"
 
 #include "arena.h"
+#include "heap.h"
 #include "os.h"
 #include "span.h"
 
@@ -82,7 +83,7 @@ static inline void mark_value(uintptr_t v) {
   }
   uintptr_t off = v - s->base;
   if (off >= s->limit) return;
-  uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)off * s->divmul) >> 32);
+  uint32_t idx = ga_span_slot(s, off);
   uint64_t bit = (uint64_t)1 << (idx & 63);
   if (!(s->allocBits[idx >> 6] & bit)) return; /* a free slot */
   uint64_t *m = &s->gcmarkBits[idx >> 6];
@@ -130,7 +131,7 @@ bool ga_gc_is_marked(uintptr_t p) {
   if (s->spanclass == 0) return s->gcmarkBits[0] != 0;
   uintptr_t off = p - s->base;
   if (off >= s->limit) return false;
-  uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)off * s->divmul) >> 32);
+  uint32_t idx = ga_span_slot(s, off);
   return s->gcmarkBits[idx >> 6] >> (idx & 63) & 1;
 }
 
@@ -154,8 +155,6 @@ static void manual_roots(ga_span_t *s, void *arg) {
   }
   ga_gc_mark_drain();
 }
-
-#include "heap.h"
 
 void ga_gc_mark_manual_roots(void) {
   ga_heap_for_each_span(manual_roots, NULL);

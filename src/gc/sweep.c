@@ -168,17 +168,9 @@ void ga_gc_sweep_forget(ga_span_t *s) {
 }
 
 bool ga_gc_sweep_owned_span(ga_span_t *s) {
-  s->sweep_pending = 0;
-  uint32_t n = 0;
-  for (uint32_t w = 0; w * 64 < s->nelems; w++) {
-    uint64_t g = s->sweepBits[w];
-    if (!g) continue;
-    s->sweepBits[w] = 0;
-    g &= s->allocBits[w];
-    if (!g) continue;
-    GA_STORE(s->allocBits[w], s->allocBits[w] & ~g);
-    n += (uint32_t)__builtin_popcountll(g);
-  }
-  if (n) ga_span_count(s, -(int)n);
-  return n != 0;
+  /* Only slots still allocated: the owner may have freed some since. */
+  uint64_t g[GA_SPAN_BITS_WORDS];
+  for (uint32_t w = 0; w * 64 < s->nelems; w++) g[w] = s->sweepBits[w] & s->allocBits[w];
+  ga_gc_sweep_forget(s);
+  return ga_span_free_slots(s, g) != 0;
 }
