@@ -53,6 +53,10 @@ typedef struct ga_arena {
   size_t ngroup;     /* huge allocations: arenas in this contiguous group */
   size_t usable_pages; /* pages backed by the reservation (less near OOM) */
   bool huge;         /* one object over several arenas, outside the page allocator */
+  /* Collector (gc/concurrent.c): registered for dirty-page tracking; and
+   * the link of huge groups whose unmapping waits for the end of marking. */
+  bool gc_tracked;
+  struct ga_arena *gc_next;
 } ga_arena_t;
 
 typedef ga_arena_t *ga_arena_l2_t[(size_t)1 << GA_ARENA_L2_BITS];

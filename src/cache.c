@@ -93,6 +93,7 @@ static void list_fix_after_free(ga_cache_t *c, ga_span_t *s) {
 
 void ga_cache_after_local_free(ga_cache_t *c, ga_span_t *s) {
   int saved = errno; /* free() preserves errno; the heap may touch it */
+  ga_gc_park_if_stopping();
   ga_cache_busy_enter(c);
   list_fix_after_free(c, s);
   ga_cache_busy_exit(c);
@@ -215,6 +216,7 @@ void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
   }
   /* A collection may start here: the cache is consistent (not busy). */
   if (GA_UNLIKELY(ga_gc_auto)) ga_gc_poll();
+  ga_gc_park_if_stopping();
   ga_cache_busy_enter(c);
   ga_cache_drain_remote(c);
   void *p = alloc_slow(c, spc);

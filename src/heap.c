@@ -16,6 +16,10 @@ uint32_t ga_gc_cycle;
 /* Huge spans (one arena group each) are not in the page allocator's
  * arenas; the collector visits them through this list (heap lock). */
 static ga_span_t *huge_spans;
+/* While a concurrent mark runs, freed huge groups stay mapped (markers may
+ * be reading them) and are unmapped when it ends (ga_heap_defer_unmap). */
+static bool defer_unmap;
+static ga_arena_t *deferred_huge;
 /* large_objects and large_pages also change without the heap lock when the
  * page cache splits a span (ga_heap_split_cached): relaxed atomics. */
 #define STAT_ADD(f, v) __atomic_fetch_add(&ga_heap_stats.f, (uint64_t)(v), __ATOMIC_RELAXED)
@@ -142,7 +146,12 @@ static void free_span(ga_span_t *s, bool cached) {
   ga_arena_t *a = ga_arena_of(base);
   if (a->huge) {
     ga_heap_stats.huge_pages -= npages;
-    ga_arena_destroy_huge(a);
+    if (defer_unmap) {
+      a->gc_next = deferred_huge;
+      deferred_huge = a;
+    } else {
+      ga_arena_destroy_huge(a);
+    }
   } else {
     ga_pages_free(base, npages);
   }
@@ -263,6 +272,19 @@ void ga_heap_for_each_span(void (*fn)(ga_span_t *s, void *arg), void *arg) {
       }
     }
   }
+}
+
+void ga_heap_defer_unmap(bool on) {
+  ga_mutex_lock(&ga_heap_lock);
+  defer_unmap = on;
+  if (!on) {
+    while (deferred_huge) {
+      ga_arena_t *a = deferred_huge;
+      deferred_huge = a->gc_next;
+      ga_arena_destroy_huge(a);
+    }
+  }
+  ga_mutex_unlock(&ga_heap_lock);
 }
 
 void ga_heap_for_each_huge_span(void (*fn)(ga_span_t *s, void *arg), void *arg) {

@@ -27,6 +27,9 @@ extern ga_mutex_t ga_heap_lock;
  * class spanclass (0 = large object). NULL with errno ENOMEM. */
 ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spanclass);
 void ga_heap_free_span(ga_span_t *s);
+/* on: freed huge arena groups stay mapped until called with off (a
+ * concurrent mark reads the heap without its lock: gc/mark.c). */
+void ga_heap_defer_unmap(bool on);
 /* Large spans only: grow to npages in place if the pages after it are free;
  * shrink to npages, giving the tail back. */
 bool ga_heap_grow_large(ga_span_t *s, size_t npages);

@@ -201,6 +201,7 @@ void *ga_calloc(size_t n, size_t size, bool noscan_request) {
 
 GA_NOINLINE static void free_slow(ga_cache_t *c, uintptr_t p, const char *fn) {
   int saved = errno;
+  ga_gc_park_if_stopping();
   if (c != &ga_empty_cache) ga_cache_busy_enter(c);
   ga_span_t *s = ga_span_of(p); /* the fast path's lookup did not check the range */
   if (!s || s->state != GA_SPAN_INUSE) {

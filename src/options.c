@@ -46,6 +46,9 @@ static const option_desc_t table[GA_OPT_COUNT] = {
                           "signal the collector stops threads with (30 = SIGPWR, as bdwgc)"},
     [GA_OPT_LARGE_CACHE] = {"GOALLOC_LARGE_CACHE", KIND_BOOL, 1, 0, 1, NULL,
                             "per-thread cache of freed large blocks' pages (up to 8 spans, 32 MiB)"},
+    [GA_OPT_GC_CONCURRENT] = {"GOALLOC_GC_CONCURRENT", KIND_BOOL, 1, 0, 1, NULL,
+                              "collector: mark concurrently with the program (two short pauses) "
+                              "where the kernel tracks written pages, or in one pause"},
 };
 
 long ga_options[GA_OPT_COUNT];

@@ -21,6 +21,7 @@ typedef enum {
   GA_OPT_GCTRACE,          /* one line per collection on stderr */
   GA_OPT_GC_SIGNAL,        /* the stop-the-world signal */
   GA_OPT_LARGE_CACHE,      /* per-thread cache of freed large spans (pagecache.c) */
+  GA_OPT_GC_CONCURRENT,    /* concurrent mark where dirty tracking works */
   GA_OPT_COUNT
 } ga_option_t;
 

@@ -2,6 +2,7 @@
 #include "os.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -387,6 +388,15 @@ uint64_t ga_os_nanotime(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+void ga_os_futex_wait(int *addr, int val) {
+  int saved = errno;
+  futex(addr, FUTEX_WAIT_PRIVATE, val);
+  errno = saved;
+}
+
+void ga_os_futex_wake(int *addr) { futex(addr, FUTEX_WAKE_PRIVATE, 1); }
+void ga_os_futex_wake_all(int *addr) { futex(addr, FUTEX_WAKE_PRIVATE, INT_MAX); }
+
 void ga_os_sleep_ms(unsigned ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
@@ -394,18 +404,33 @@ void ga_os_sleep_ms(unsigned ms) {
 
 __thread bool ga_os_creating_internal_thread;
 
-bool ga_os_thread_start(void *(*fn)(void *), void *arg) {
+int ga_os_thread_keep_signal;
+
+/* The new thread blocks every signal first thing; until then it has the
+ * creator's mask minus everything but the collector's stop signal, which
+ * is only ever sent to a given (registered) thread. */
+static void *internal_start(void *fn) {
+  sigset_t all;
+  sigfillset(&all);
+  ga_os_sigmask(SIG_SETMASK, &all, NULL);
+  return ((void *(*)(void *))fn)(NULL);
+}
+
+bool ga_os_thread_start(void *(*fn)(void *)) {
   pthread_attr_t attr;
   pthread_t t;
   sigset_t all, old;
   if (pthread_attr_init(&attr)) return false;
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  /* The background thread must not take the program's signals. */
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  /* The background thread must not take the program's signals. The
+   * creator stays stoppable by the collector meanwhile: pthread_create
+   * takes glibc's stack-cache lock, which a stopped thread may hold. */
   sigfillset(&all);
+  if (ga_os_thread_keep_signal) sigdelset(&all, ga_os_thread_keep_signal);
   ga_os_sigmask(SIG_SETMASK, &all, &old);
   ga_os_creating_internal_thread = true; /* not a thread for the collector to stop */
-  int rc = pthread_create(&t, &attr, fn, arg);
+  int rc = pthread_create(&t, &attr, internal_start, (void *)fn);
   ga_os_creating_internal_thread = false;
   ga_os_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);

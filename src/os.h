@@ -87,6 +87,10 @@ uint64_t ga_os_peak_rss(void);
 
 uint64_t ga_os_nanotime(void);
 void ga_os_sleep_ms(unsigned ms);
+/* Waits while *addr == val (or a spurious wake-up); wakes one waiter. */
+void ga_os_futex_wait(int *addr, int val);
+void ga_os_futex_wake(int *addr);
+void ga_os_futex_wake_all(int *addr);
 
 /* rt_sigprocmask itself (see os.c). */
 #include <signal.h>
@@ -96,7 +100,10 @@ int ga_os_sigmask(int how, const sigset_t *set, sigset_t *old);
  * it could not. Such threads hold no program pointers and are never
  * registered with the collector (preload/override_pthread.c checks the
  * flag below). */
-bool ga_os_thread_start(void *(*fn)(void *), void *arg);
+bool ga_os_thread_start(void *(*fn)(void *));
+/* The collector's stop signal: left unblocked in a thread while it starts
+ * a background thread (gc/stw.c sets it). */
+extern int ga_os_thread_keep_signal;
 extern __thread bool ga_os_creating_internal_thread;
 
 #endif

@@ -138,7 +138,7 @@ void ga_scavenger_start_pending(void) {
   if (__atomic_exchange_n(&started, true, __ATOMIC_ACQ_REL)) return;
   __atomic_store_n(&want_start, false, __ATOMIC_RELAXED);
   int saved = errno;
-  if (!ga_os_thread_start(scavenger_main, NULL)) enabled = false;
+  if (!ga_os_thread_start(scavenger_main)) enabled = false;
   errno = saved;
 }
 

@@ -33,6 +33,7 @@
 
 #include "arena.h"
 #include "cache.h"
+#include "gc/concurrent.h"
 #include "gc/leak.h"
 #include "gc/maps.h"
 #include "gc/mark.h"
@@ -51,6 +52,25 @@ int ga_gc_mode;
 bool ga_gc_hooked;
 bool ga_gc_auto;
 uint64_t ga_gc_trigger = UINT64_MAX;
+int ga_gc_stopping;
+
+void ga_gc_park(void) {
+  /* Only a thread the pause will stop waits: an unregistered one (goalloc's
+   * own threads) may hold a lock the pause needs, and a registered one
+   * whose signals glibc blocked (thread exit) would never be stopped. */
+  if (!ga_gc_stw_self()) return;
+  sigset_t cur;
+  if (ga_os_sigmask(SIG_BLOCK, NULL, &cur) != 0 || sigismember(&cur, ga_gc_stw_signal())) return;
+  while (__atomic_load_n(&ga_gc_stopping, __ATOMIC_ACQUIRE)) ga_os_futex_wait(&ga_gc_stopping, 1);
+}
+
+/* Around a pause that holds the allocator's locks; called with the loader
+ * lock held, so no parked thread holds it. */
+static void stopping_begin(void) { __atomic_store_n(&ga_gc_stopping, 1, __ATOMIC_RELEASE); }
+static void stopping_end(void) {
+  __atomic_store_n(&ga_gc_stopping, 0, __ATOMIC_RELEASE);
+  ga_os_futex_wake_all(&ga_gc_stopping);
+}
 
 static ga_mutex_t gc_lock = GA_MUTEX_INIT;
 static ga_mutex_t enable_lock = GA_MUTEX_INIT;
@@ -153,15 +173,18 @@ static void fin_scan(void) {
     fin_count--;
   }
   for (size_t i = 0; i < fin_nqueue; i++) ga_gc_mark_pointer(fin_queue[i].obj);
-  ga_gc_mark_drain();
+  ga_gc_mark_drain(NULL);
 }
 
 /* ---- the cycle ---- */
 
 typedef struct {
   bool leak;
+  bool concurrent; /* two pauses around a concurrent mark */
   ga_gc_sweep_ctx_t sweep;
   uint64_t pause_ns, inuse_before, stop_ns;
+  uint64_t pause1_ns, conc_ns; /* concurrent: the first pause, the mark between */
+  size_t preclean_pages;
   unsigned nthreads;
   bool ok;
 } cycle_t;
@@ -226,18 +249,19 @@ static void mark_anon_roots(void) {
   ga_gc_maps_for_each_anon(scan_anon, NULL);
 }
 
-static void mark_roots(void) {
+/* Data, TLS, user roots, stacks and registers (the world is stopped; the
+ * main thread's stack counts only if it is registered), and in the hooked
+ * modes the program's anonymous memory. */
+static void mark_roots(bool anon) {
   unsigned kinds = GA_GC_ROOTS_DATA | GA_GC_ROOTS_USER | GA_GC_ROOTS_TLS;
-  /* The main thread's stack counts only if it is stopped (registered). */
   ga_gc_roots_for_each_kind(kinds, ga_gc_mark_range, NULL);
   ga_gc_stw_for_each_stack(ga_gc_mark_range, NULL);
-  if (ga_gc_hooked) mark_anon_roots();
-  ga_gc_mark_drain();
-  ga_gc_mark_manual_roots();
+  if (anon && ga_gc_hooked) mark_anon_roots();
 }
 
 static void cycle_locked(void *arg) {
   cycle_t *cy = arg;
+  stopping_begin();
   ga_lock_all();
   ga_mutex_lock(&fin_lock);
   uint64_t t0 = ga_os_nanotime();
@@ -245,9 +269,11 @@ static void cycle_locked(void *arg) {
   cy->stop_ns = ga_os_nanotime() - t0;
   cy->inuse_before = ga_heap_inuse_bytes;
   cy->sweep.leak = cy->leak;
-  cy->ok = ga_gc_mark_begin() && ga_gc_sweep_begin(&cy->sweep);
+  cy->ok = ga_gc_mark_begin(false) && ga_gc_sweep_begin(&cy->sweep);
   if (cy->ok) {
-    mark_roots();
+    mark_roots(true);
+    ga_gc_mark_drain(NULL);
+    ga_gc_mark_manual_roots(NULL);
     if (!cy->leak) fin_scan();
     ga_gc_sweep_pause(&cy->sweep);
     ga_gc_mark_end();
@@ -257,12 +283,100 @@ static void cycle_locked(void *arg) {
   cy->pause_ns = ga_os_nanotime() - t0;
   ga_mutex_unlock(&fin_lock);
   ga_unlock_all();
+  stopping_end();
 }
+
+/* ---- the concurrent cycle (gc/concurrent.c explains why it is correct) ----
+ *   begin: huge arenas stay mapped, heap arenas tracked, written state reset;
+ *   pause 1 (loader lock, no allocator lock: marking tolerates moving
+ *     metadata): the phase becomes MARK, so allocations are black from now
+ *     on; roots and stacks are grayed;
+ *   concurrently: uncollectable objects, drain, pre-cleaning rounds until
+ *     few pages are written per round;
+ *   termination: mutators stop marking;
+ *   final pause (every lock, as a stop-the-world cycle): roots and stacks
+ *     again, the program's anonymous memory (hooked modes), written heap
+ *     pages, drain, finalizers, sweep; the phase becomes IDLE. */
+
+#define PRECLEAN_ROUNDS 8
+#define PRECLEAN_ENOUGH 256 /* pages: few enough to leave to the pause */
+
+static void pause_first(void *arg) {
+  cycle_t *cy = arg;
+  uint64_t t0 = ga_os_nanotime();
+  cy->nthreads = ga_gc_stw_stop_world();
+  cy->stop_ns = ga_os_nanotime() - t0;
+  __atomic_store_n(&ga_gc_phase, GA_GC_MARK, __ATOMIC_SEQ_CST);
+  mark_roots(false);
+  ga_gc_stw_start_world();
+  cy->pause1_ns = ga_os_nanotime() - t0;
+}
+
+static void pause_final(void *arg) {
+  cycle_t *cy = arg;
+  stopping_begin();
+  ga_lock_all();
+  ga_mutex_lock(&fin_lock);
+  uint64_t t0 = ga_os_nanotime();
+  cy->nthreads = ga_gc_stw_stop_world();
+  uint64_t stop = ga_os_nanotime() - t0;
+  if (stop > cy->stop_ns) cy->stop_ns = stop;
+  cy->inuse_before = ga_heap_inuse_bytes;
+  mark_roots(true);
+  ga_gc_conc_rescan_final();
+  ga_gc_mark_drain(NULL);
+  fin_scan();
+  ga_gc_sweep_pause(&cy->sweep);
+  ga_gc_mark_end();
+  __atomic_store_n(&ga_gc_cycle, ga_gc_cycle + 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&ga_gc_phase, GA_GC_IDLE, __ATOMIC_RELAXED);
+  ga_gc_stw_start_world();
+  cy->pause_ns = ga_os_nanotime() - t0;
+  ga_mutex_unlock(&fin_lock);
+  ga_unlock_all();
+  stopping_end();
+}
+
+static void cycle_concurrent(cycle_t *cy) {
+  cy->sweep.leak = false;
+  if (!ga_gc_mark_begin(true) || !ga_gc_sweep_begin(&cy->sweep) || !ga_gc_conc_begin()) {
+    /* The kernel refused tracking (or memory ran out): one pause instead. */
+    ga_gc_conc_end();
+    cy->concurrent = false;
+    ga_gc_roots_with_loader_locked(cycle_locked, cy);
+    return;
+  }
+  ga_gc_roots_with_loader_locked(pause_first, cy);
+  uint64_t t1 = ga_os_nanotime();
+  ga_gc_mark_manual_roots(NULL);
+  ga_gc_mark_drain(NULL);
+  for (int r = 0; r < PRECLEAN_ROUNDS; r++) {
+    size_t pages = ga_gc_conc_preclean(NULL);
+    cy->preclean_pages += pages;
+    if (pages < PRECLEAN_ENOUGH) break;
+  }
+  ga_gc_conc_stop_mutator_marking();
+  cy->conc_ns = ga_os_nanotime() - t1;
+  ga_gc_roots_with_loader_locked(pause_final, cy);
+  ga_gc_conc_end();
+  cy->ok = true;
+}
+
+static bool concurrent;          /* cycles are concurrent (decided at enable) */
 
 static void set_trigger(void) {
   uint64_t goal = ga_gc_pacer_heap_goal(&pacer);
   stats.heap_goal = goal;
-  __atomic_store_n(&ga_gc_trigger, goal, __ATOMIC_RELAXED);
+  uint64_t trigger = goal;
+  if (concurrent) {
+    /* Start early enough that marking ends near the goal: Go's lowest
+     * trigger, 45/64 of the way from the marked heap to the goal (the
+     * pacer's runway estimate needs measured mark rates: docs/GC.md). */
+    uint64_t marked = pacer.heap_marked;
+    if (marked < goal) trigger = marked + (goal - marked) / 64 * 45;
+    __atomic_store_n(&ga_gc_assist_above, goal, __ATOMIC_RELAXED);
+  }
+  __atomic_store_n(&ga_gc_trigger, trigger, __ATOMIC_RELAXED);
 }
 
 /* GOALLOC_GCTRACE=1: one line per cycle, in the spirit of Go's
@@ -274,16 +388,21 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
   uint64_t garbage = cy->leak ? 0 : ga_gc_sweep_stats.garbage_bytes;
   uint64_t after = cy->inuse_before > garbage ? cy->inuse_before - garbage : 0;
 #define MS(ns) (unsigned long)((ns) / 1000000), (unsigned long)((ns) / 1000 % 1000)
+  char conc[96] = "";
+  if (cy->concurrent)
+    ga_snprintf(conc, sizeof conc, "pause %lu.%03lu ms, mark %lu.%03lu ms (%lu pages rescanned), ",
+                MS(cy->pause1_ns), MS(cy->conc_ns), (unsigned long)cy->preclean_pages);
   ga_printf(2,
-            "gc %lu @%lu.%03lus: pause %lu.%03lu ms (stop %lu.%03lu), cycle %lu.%03lu ms, "
-            "%u threads, heap %lu -> %lu MB (goal %lu MB), marked %lu MB, %s %lu objects (%lu KB)\n",
+            "gc %lu @%lu.%03lus: %spause %lu.%03lu ms (stop %lu.%03lu), cycle %lu.%03lu ms, "
+            "%u threads, heap %lu -> %lu MB (goal %lu MB), marked %lu MB, %s %lu objects (%lu KB), skipped %lu spans\n",
             (unsigned long)stats.cycles, (unsigned long)(now / 1000000000),
-            (unsigned long)(now / 1000000 % 1000), MS(cy->pause_ns), MS(cy->stop_ns), MS(wall_ns),
+            (unsigned long)(now / 1000000 % 1000), conc, MS(cy->pause_ns), MS(cy->stop_ns), MS(wall_ns),
             cy->nthreads + 1, (unsigned long)(cy->inuse_before >> 20), (unsigned long)(after >> 20),
             (unsigned long)(stats.heap_goal >> 20),
             (unsigned long)(ga_gc_mark_stats.marked_bytes >> 20), cy->leak ? "unreachable" : "freed",
             (unsigned long)ga_gc_sweep_stats.garbage_objects,
-            (unsigned long)(ga_gc_sweep_stats.garbage_bytes >> 10));
+            (unsigned long)(ga_gc_sweep_stats.garbage_bytes >> 10),
+            (unsigned long)ga_gc_sweep_stats.skipped_spans);
 #undef MS
 }
 
@@ -295,9 +414,18 @@ static void run_finalizers(void) {
 
 static pid_t my_tid(void) { return gettid(); }
 
+static bool collect_inner(bool leak, bool wait);
+
 /* One collection. Returns false if one was already running on this thread
  * (a finalizer that collects). */
-static bool collect(bool leak, bool wait) {
+static GA_NOINLINE bool collect(bool leak, bool wait) {
+  bool entered = ga_gc_stw_enter();
+  bool ok = collect_inner(leak, wait);
+  if (entered) ga_gc_stw_leave();
+  return ok;
+}
+
+static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
   pid_t self = my_tid();
   if (__atomic_load_n(&gc_lock_owner, __ATOMIC_RELAXED) == self) return false;
   if (wait) {
@@ -313,13 +441,20 @@ static bool collect(bool leak, bool wait) {
   }
   gc_lock_owner = self;
   uint64_t t0 = ga_os_nanotime();
-  cycle_t cy = {.leak = leak};
+  cycle_t cy = {.leak = leak, .concurrent = concurrent && !leak};
   if (leak) ga_gc_leak_reset();
-  ga_gc_roots_with_loader_locked(cycle_locked, &cy);
+  if (cy.concurrent) cycle_concurrent(&cy);
+  else ga_gc_roots_with_loader_locked(cycle_locked, &cy);
   if (cy.ok) {
     ga_gc_sweep_after(&cy.sweep);
     uint64_t wall = ga_os_nanotime() - t0;
     stats.cycles++;
+    if (cy.concurrent) {
+      stats.pauses++;
+      stats.pause_total_ns += cy.pause1_ns;
+      if (cy.pause1_ns > stats.pause_max_ns) stats.pause_max_ns = cy.pause1_ns;
+      pauses[npauses++ % NPAUSES] = cy.pause1_ns;
+    }
     stats.pauses++;
     stats.last_pause_ns = cy.pause_ns;
     stats.pause_total_ns += cy.pause_ns;
@@ -365,7 +500,18 @@ void ga_gc_collect_auto(void) {
   /* Make the trigger unreachable while this cycle runs, so threads that
    * reach it meanwhile do not queue up behind gc_lock for a second one. */
   __atomic_store_n(&ga_gc_trigger, UINT64_MAX, __ATOMIC_RELAXED);
+  /* Concurrent cycles run on the background worker: this thread goes on
+   * allocating (black, and assisting past the goal). */
+  if (concurrent && ga_gc_worker_kick()) return;
   if (!collect(false, false)) set_trigger();
+}
+
+void ga_gc_collect_background(void) {
+  if (!ga_gc_auto || __atomic_load_n(&disabled, __ATOMIC_RELAXED)) {
+    set_trigger();
+    return;
+  }
+  if (!collect(false, true)) set_trigger();
 }
 
 /* ---- modes ---- */
@@ -388,6 +534,8 @@ static void enable(int mode) {
     ga_gc_pacer_init(&pacer, gogc, limit > 0 ? (uint64_t)limit : GA_GC_PACER_NO_LIMIT);
     set_trigger();
     ga_gc_hooked = mode == GOALLOC_GC_COLLECT || mode == GOALLOC_GC_LEAK;
+    concurrent = mode != GOALLOC_GC_LEAK && ga_gc_conc_available();
+    set_trigger();
     if (ga_gc_hooked) ga_malloc_hook_collector();
     __atomic_store_n(&ga_gc_mode, mode, __ATOMIC_RELEASE);
     arm_auto();
@@ -486,6 +634,8 @@ void *ga_gc_alloc(size_t size, unsigned kind, bool zero) {
   }
   void *p = ga_alloc_kind(size, kind, zero);
   if (GA_UNLIKELY(ga_gc_mode == GOALLOC_GC_LEAK) && p) ga_gc_leak_record(p, ga_gc_leak_site());
+  if (GA_UNLIKELY(__atomic_load_n(&ga_gc_phase, __ATOMIC_RELAXED)) && !(kind & 2))
+    ga_gc_conc_after_alloc((uintptr_t)p, size);
   return p;
 }
 
@@ -493,6 +643,8 @@ void *ga_gc_alloc_aligned(size_t size, size_t align) {
   if (GA_UNLIKELY(ga_gc_auto)) ga_gc_poll();
   void *p = ga_large_alloc(size + 1, align, false, GA_KIND_SCAN);
   if (GA_UNLIKELY(ga_gc_mode == GOALLOC_GC_LEAK) && p) ga_gc_leak_record(p, ga_gc_leak_site());
+  if (GA_UNLIKELY(__atomic_load_n(&ga_gc_phase, __ATOMIC_RELAXED)))
+    ga_gc_conc_after_alloc((uintptr_t)p, size);
   return p;
 }
 
@@ -658,4 +810,5 @@ void ga_gc_fork_child(void) {
   ga_mutex_reset(&enable_lock);
   ga_gc_roots_fork_child();
   ga_gc_stw_atfork_child(); /* resets the registry lock, keeps our record */
+  ga_gc_conc_fork_child();  /* no worker; arenas untracked */
 }

@@ -33,6 +33,17 @@ static inline void ga_gc_poll(void) {
     ga_gc_collect_auto();
 }
 
+/* Set while a collection takes the allocator's locks and holds its pause:
+ * a thread about to enter a slow path waits outside it (ga_gc_park)
+ * rather than block inside it on a lock the collection holds, where its
+ * cache would be busy and its spans left unswept (gc/sweep.c). Waiting at
+ * the entry is the same as being stopped there, which is always allowed. */
+extern int ga_gc_stopping;
+void ga_gc_park(void);
+static inline void ga_gc_park_if_stopping(void) {
+  if (GA_UNLIKELY(__atomic_load_n(&ga_gc_stopping, __ATOMIC_RELAXED))) ga_gc_park();
+}
+
 /* Allocation of a given kind for the collector's modes (leak sites, zeroing). */
 void *ga_gc_alloc(size_t size, unsigned kind, bool zero);
 void *ga_gc_alloc_aligned(size_t size, size_t align);

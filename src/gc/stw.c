@@ -104,6 +104,7 @@ bool ga_gc_stw_init(int sig) {
   sigfillset(&sa.sa_mask); /* no other handler runs while a thread is stopped */
   if (sigaction(sig, &sa, NULL) != 0) return false;
   __atomic_store_n(&suspend_sig, sig, __ATOMIC_RELEASE);
+  ga_os_thread_keep_signal = sig;
   return true;
 }
 
@@ -317,7 +318,13 @@ GA_NOINLINE void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg) {
     report((uintptr_t)t->regs, (uintptr_t)(t->regs + GA_GC_STW_NREGS), fn, arg);
   }
   ga_gc_thread_t *s = self_rec;
-  if (s) {
+  if (s && s->entry_sp) {
+    /* A collection on this thread: its live stack ends where the program
+     * called into the collector (ga_gc_stw_enter); the collector's own
+     * frames below hold nothing of the program's but stale slots. */
+    report(s->entry_sp, s->stack_hi, fn, arg);
+    report((uintptr_t)s->regs, (uintptr_t)(s->regs + 6), fn, arg);
+  } else if (s) {
     /* The caller's callee-saved registers go to this frame and to its
      * record; its live stack is everything above this frame. */
     __builtin_unwind_init();
@@ -331,6 +338,25 @@ GA_NOINLINE void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg) {
     else report(full_scan_lo(s), s->stack_hi, fn, arg);
     report((uintptr_t)s->regs, (uintptr_t)(s->regs + 6), fn, arg);
   }
+}
+
+GA_NOINLINE bool ga_gc_stw_enter(void) {
+  ga_gc_thread_t *s = self_rec;
+  if (!s || s->entry_sp) return false;
+  /* The caller's callee-saved registers (its frame, included in the scan,
+   * holds those it changed) and its stack pointer before this call. */
+  __builtin_unwind_init();
+  __asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%rbp, 8(%0)\n\tmov %%r12, 16(%0)\n\t"
+                   "mov %%r13, 24(%0)\n\tmov %%r14, 32(%0)\n\tmov %%r15, 40(%0)"
+                   :
+                   : "r"(s->regs)
+                   : "memory");
+  s->entry_sp = (uintptr_t)__builtin_frame_address(0) + 16;
+  return true;
+}
+
+void ga_gc_stw_leave(void) {
+  if (self_rec) self_rec->entry_sp = 0;
 }
 
 void ga_gc_stw_for_each_thread(void (*fn)(const ga_gc_thread_t *t, void *arg), void *arg) {

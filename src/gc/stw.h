@@ -70,6 +70,14 @@ typedef struct ga_gc_thread {
   uintptr_t alt_lo, alt_hi;     /* the alternate signal stack it was on, else 0 */
   uint64_t regs[GA_GC_STW_NREGS];
   unsigned stopped_gen;
+  /* Concurrent mark (gc/concurrent.c): set by the thread itself while it
+   * marks (allocate-black, an assist); the mark's end waits for it to drop.
+   * gc_debt: bytes allocated during mark not yet paid for by an assist. */
+  int gc_inop;
+  int64_t gc_debt;
+  /* While this thread runs a collection: where its program frames end
+   * (ga_gc_stw_enter); 0 otherwise. */
+  uintptr_t entry_sp;
 } ga_gc_thread_t;
 
 /* Installs the suspend handler; sig 0 means the default (SIGPWR). Once. */
@@ -103,6 +111,11 @@ void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg);
  * registry lock unless the caller has the world stopped. */
 void ga_gc_stw_for_each_tls(ga_gc_range_fn fn, void *arg);
 /* Every record, for tests and statistics; same locking as for_each_tls. */
+/* Around a collection run by this thread: its stack is scanned from the
+ * caller of ga_gc_stw_enter up, with the registers it had then. enter
+ * returns false (and changes nothing) if already inside one. */
+bool ga_gc_stw_enter(void);
+void ga_gc_stw_leave(void);
 void ga_gc_stw_for_each_thread(void (*fn)(const ga_gc_thread_t *t, void *arg), void *arg);
 
 /* fork: the registry lock around fork (the child resets it below). */
