@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #include "arena.h"
 #include "cache.h"
 #include "gc/concurrent.h"
+#include "gc/dirty.h"
 #include "gc/leak.h"
 #include "gc/maps.h"
 #include "gc/mark.h"
@@ -183,7 +185,10 @@ typedef struct {
   bool concurrent; /* two pauses around a concurrent mark */
   ga_gc_sweep_ctx_t sweep;
   uint64_t pause_ns, inuse_before, stop_ns;
-  uint64_t pause1_ns, conc_ns; /* concurrent: the first pause, the mark between */
+  uint64_t conc_ns; /* concurrent: the mark before the pause */
+  uint64_t begin_ns, first_ns; /* of which tracking, the first full mark */
+  int rounds;
+  uint64_t gate_ns, roots_ns, rescan_ns, drain_ns, sweep_ns; /* the pause, in parts */
   size_t preclean_pages;
   unsigned nthreads;
   bool ok;
@@ -259,14 +264,18 @@ static void mark_roots(bool anon) {
   if (anon && ga_gc_hooked) mark_anon_roots();
 }
 
+static void wait_slow_paths(void);
+
 static void cycle_locked(void *arg) {
   cycle_t *cy = arg;
+  uint64_t t0 = ga_os_nanotime();
   stopping_begin();
+  wait_slow_paths();
   ga_lock_all();
   ga_mutex_lock(&fin_lock);
-  uint64_t t0 = ga_os_nanotime();
+  uint64_t ts = ga_os_nanotime();
   cy->nthreads = ga_gc_stw_stop_world();
-  cy->stop_ns = ga_os_nanotime() - t0;
+  cy->stop_ns = ga_os_nanotime() - ts;
   cy->inuse_before = ga_heap_inuse_bytes;
   cy->sweep.leak = cy->leak;
   cy->ok = ga_gc_mark_begin(false) && ga_gc_sweep_begin(&cy->sweep);
@@ -280,65 +289,94 @@ static void cycle_locked(void *arg) {
     __atomic_store_n(&ga_gc_cycle, ga_gc_cycle + 1, __ATOMIC_RELAXED);
   }
   ga_gc_stw_start_world();
-  cy->pause_ns = ga_os_nanotime() - t0;
   ga_mutex_unlock(&fin_lock);
   ga_unlock_all();
   stopping_end();
+  cy->pause_ns = ga_os_nanotime() - t0;
 }
 
 /* ---- the concurrent cycle (gc/concurrent.c explains why it is correct) ----
- *   begin: huge arenas stay mapped, heap arenas tracked, written state reset;
- *   pause 1 (loader lock, no allocator lock: marking tolerates moving
- *     metadata): the phase becomes MARK, so allocations are black from now
- *     on; roots and stacks are grayed;
- *   concurrently: uncollectable objects, drain, pre-cleaning rounds until
- *     few pages are written per round;
- *   termination: mutators stop marking;
- *   final pause (every lock, as a stop-the-world cycle): roots and stacks
- *     again, the program's anonymous memory (hooked modes), written heap
- *     pages, drain, finalizers, sweep; the phase becomes IDLE. */
+ *   begin: huge arenas stay mapped, heap arenas tracked, written state
+ *     reset; the phase becomes MARK (allocating threads assist);
+ *   concurrently: roots, other threads' stacks (read while they run),
+ *     uncollectable objects, drain; pre-cleaning rounds (roots and stacks
+ *     again, the pages written since the last round) until few pages are
+ *     written per round;
+ *   termination: mutators stop assisting;
+ *   the pause (every lock, as a stop-the-world cycle): roots, stacks and
+ *     registers, the program's anonymous memory (hooked modes), the pages
+ *     written since the last round, drain, finalizers, sweep; the phase
+ *     becomes IDLE.
+ * New objects are white: the pause traces those still reachable (most
+ * were found by the last round), the rest are garbage already. */
 
 #define PRECLEAN_ROUNDS 8
 #define PRECLEAN_ENOUGH 256 /* pages: few enough to leave to the pause */
 
-static void pause_first(void *arg) {
-  cycle_t *cy = arg;
+static void mark_roots_running(void) {
+  unsigned kinds = GA_GC_ROOTS_DATA | GA_GC_ROOTS_USER | GA_GC_ROOTS_TLS;
+  ga_gc_roots_for_each_kind(kinds, ga_gc_mark_range, NULL);
+  ga_gc_stw_scan_stacks_running(ga_gc_mark_range, NULL);
+}
+
+static void count_busy(ga_cache_t *c, void *arg) {
+  if (__atomic_load_n(&c->busy, __ATOMIC_RELAXED)) ++*(int *)arg;
+}
+
+/* With the gate closed (ga_gc_stopping), a thread inside a slow path
+ * finishes it and waits at its next one; waiting (at most 1 ms) for that
+ * before taking the locks keeps its spans from being skipped as busy. */
+static void wait_slow_paths(void) {
   uint64_t t0 = ga_os_nanotime();
-  cy->nthreads = ga_gc_stw_stop_world();
-  cy->stop_ns = ga_os_nanotime() - t0;
-  __atomic_store_n(&ga_gc_phase, GA_GC_MARK, __ATOMIC_SEQ_CST);
-  mark_roots(false);
-  ga_gc_stw_start_world();
-  cy->pause1_ns = ga_os_nanotime() - t0;
+  for (;;) {
+    int n = 0;
+    ga_mutex_lock(&ga_caches_lock);
+    ga_caches_for_each(count_busy, &n);
+    ga_mutex_unlock(&ga_caches_lock);
+    if (!n || ga_os_nanotime() - t0 > 1000000) return;
+    sched_yield();
+  }
 }
 
 static void pause_final(void *arg) {
   cycle_t *cy = arg;
+  uint64_t t0 = ga_os_nanotime();
   stopping_begin();
+  wait_slow_paths();
   ga_lock_all();
   ga_mutex_lock(&fin_lock);
-  uint64_t t0 = ga_os_nanotime();
+  uint64_t ts = ga_os_nanotime();
+  cy->gate_ns = ts - t0;
   cy->nthreads = ga_gc_stw_stop_world();
-  uint64_t stop = ga_os_nanotime() - t0;
-  if (stop > cy->stop_ns) cy->stop_ns = stop;
+  uint64_t t2 = ga_os_nanotime();
+  cy->stop_ns = t2 - ts;
   cy->inuse_before = ga_heap_inuse_bytes;
   mark_roots(true);
+  uint64_t t3 = ga_os_nanotime();
   ga_gc_conc_rescan_final();
+  uint64_t t4 = ga_os_nanotime();
   ga_gc_mark_drain(NULL);
   fin_scan();
+  uint64_t t5 = ga_os_nanotime();
   ga_gc_sweep_pause(&cy->sweep);
+  cy->sweep_ns = ga_os_nanotime() - t5;
+  cy->roots_ns = t3 - t2;
+  cy->rescan_ns = t4 - t3;
+  cy->drain_ns = t5 - t4;
   ga_gc_mark_end();
   __atomic_store_n(&ga_gc_cycle, ga_gc_cycle + 1, __ATOMIC_RELAXED);
   __atomic_store_n(&ga_gc_phase, GA_GC_IDLE, __ATOMIC_RELAXED);
   ga_gc_stw_start_world();
-  cy->pause_ns = ga_os_nanotime() - t0;
   ga_mutex_unlock(&fin_lock);
   ga_unlock_all();
   stopping_end();
+  /* From the gate closing: a thread that waited at it was held that long. */
+  cy->pause_ns = ga_os_nanotime() - t0;
 }
 
 static void cycle_concurrent(cycle_t *cy) {
   cy->sweep.leak = false;
+  uint64_t t0 = ga_os_nanotime();
   if (!ga_gc_mark_begin(true) || !ga_gc_sweep_begin(&cy->sweep) || !ga_gc_conc_begin()) {
     /* The kernel refused tracking (or memory ran out): one pause instead. */
     ga_gc_conc_end();
@@ -346,14 +384,24 @@ static void cycle_concurrent(cycle_t *cy) {
     ga_gc_roots_with_loader_locked(cycle_locked, cy);
     return;
   }
-  ga_gc_roots_with_loader_locked(pause_first, cy);
   uint64_t t1 = ga_os_nanotime();
+  cy->begin_ns = t1 - t0;
+  __atomic_store_n(&ga_gc_phase, GA_GC_MARK, __ATOMIC_SEQ_CST);
+  mark_roots_running();
   ga_gc_mark_manual_roots(NULL);
   ga_gc_mark_drain(NULL);
+  cy->first_ns = ga_os_nanotime() - t1;
+  /* Rounds while the written set shrinks well: each one rescans what the
+   * program wrote during the last, so with a program that writes as fast
+   * as it is rescanned, more rounds only cost time. */
+  size_t last = SIZE_MAX;
   for (int r = 0; r < PRECLEAN_ROUNDS; r++) {
+    mark_roots_running();
     size_t pages = ga_gc_conc_preclean(NULL);
     cy->preclean_pages += pages;
-    if (pages < PRECLEAN_ENOUGH) break;
+    cy->rounds++;
+    if (pages < PRECLEAN_ENOUGH || pages > last / 2) break;
+    last = pages;
   }
   ga_gc_conc_stop_mutator_marking();
   cy->conc_ns = ga_os_nanotime() - t1;
@@ -375,6 +423,8 @@ static void set_trigger(void) {
     uint64_t marked = pacer.heap_marked;
     if (marked < goal) trigger = marked + (goal - marked) / 64 * 45;
     __atomic_store_n(&ga_gc_assist_above, goal, __ATOMIC_RELAXED);
+    __atomic_store_n(&ga_gc_assist_expected_scan, stats.last_marked ? stats.last_marked : marked,
+                     __ATOMIC_RELAXED);
   }
   __atomic_store_n(&ga_gc_trigger, trigger, __ATOMIC_RELAXED);
 }
@@ -388,10 +438,16 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
   uint64_t garbage = cy->leak ? 0 : ga_gc_sweep_stats.garbage_bytes;
   uint64_t after = cy->inuse_before > garbage ? cy->inuse_before - garbage : 0;
 #define MS(ns) (unsigned long)((ns) / 1000000), (unsigned long)((ns) / 1000 % 1000)
-  char conc[96] = "";
+  char conc[384] = "";
   if (cy->concurrent)
-    ga_snprintf(conc, sizeof conc, "pause %lu.%03lu ms, mark %lu.%03lu ms (%lu pages rescanned), ",
-                MS(cy->pause1_ns), MS(cy->conc_ns), (unsigned long)cy->preclean_pages);
+    ga_snprintf(conc, sizeof conc,
+                "concurrent mark %lu.%03lu ms (tracking %lu.%03lu, first %lu.%03lu, %d rounds, %lu pages rescanned, assists %lu MB), pause: gate %lu.%03lu, "
+                "roots %lu.%03lu, written pages %lu.%03lu, drain %lu.%03lu, sweep %lu.%03lu ms; ",
+                MS(cy->conc_ns), MS(cy->begin_ns), MS(cy->first_ns), cy->rounds,
+                (unsigned long)cy->preclean_pages,
+                (unsigned long)(__atomic_exchange_n(&ga_gc_assist_bytes, 0, __ATOMIC_RELAXED) >> 20),
+                MS(cy->gate_ns), MS(cy->roots_ns),
+                MS(cy->rescan_ns), MS(cy->drain_ns), MS(cy->sweep_ns));
   ga_printf(2,
             "gc %lu @%lu.%03lus: %spause %lu.%03lu ms (stop %lu.%03lu), cycle %lu.%03lu ms, "
             "%u threads, heap %lu -> %lu MB (goal %lu MB), marked %lu MB, %s %lu objects (%lu KB), skipped %lu spans\n",
@@ -449,12 +505,6 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
     ga_gc_sweep_after(&cy.sweep);
     uint64_t wall = ga_os_nanotime() - t0;
     stats.cycles++;
-    if (cy.concurrent) {
-      stats.pauses++;
-      stats.pause_total_ns += cy.pause1_ns;
-      if (cy.pause1_ns > stats.pause_max_ns) stats.pause_max_ns = cy.pause1_ns;
-      pauses[npauses++ % NPAUSES] = cy.pause1_ns;
-    }
     stats.pauses++;
     stats.last_pause_ns = cy.pause_ns;
     stats.pause_total_ns += cy.pause_ns;
@@ -535,6 +585,11 @@ static void enable(int mode) {
     set_trigger();
     ga_gc_hooked = mode == GOALLOC_GC_COLLECT || mode == GOALLOC_GC_LEAK;
     concurrent = mode != GOALLOC_GC_LEAK && ga_gc_conc_available();
+    if (trace && mode != GOALLOC_GC_LEAK && !concurrent)
+      ga_printf(2, "gc: concurrent mark off (%s): every cycle is one pause\n",
+                ga_option(GA_OPT_GC_CONCURRENT) ? ga_gc_dirty_probe_error() ? ga_gc_dirty_probe_error()
+                                                                             : "no dirty-page tracking"
+                                                 : "GOALLOC_GC_CONCURRENT=0");
     set_trigger();
     if (ga_gc_hooked) ga_malloc_hook_collector();
     __atomic_store_n(&ga_gc_mode, mode, __ATOMIC_RELEASE);
@@ -635,7 +690,7 @@ void *ga_gc_alloc(size_t size, unsigned kind, bool zero) {
   void *p = ga_alloc_kind(size, kind, zero);
   if (GA_UNLIKELY(ga_gc_mode == GOALLOC_GC_LEAK) && p) ga_gc_leak_record(p, ga_gc_leak_site());
   if (GA_UNLIKELY(__atomic_load_n(&ga_gc_phase, __ATOMIC_RELAXED)) && !(kind & 2))
-    ga_gc_conc_after_alloc((uintptr_t)p, size);
+    ga_gc_conc_after_alloc(size);
   return p;
 }
 
@@ -644,7 +699,7 @@ void *ga_gc_alloc_aligned(size_t size, size_t align) {
   void *p = ga_large_alloc(size + 1, align, false, GA_KIND_SCAN);
   if (GA_UNLIKELY(ga_gc_mode == GOALLOC_GC_LEAK) && p) ga_gc_leak_record(p, ga_gc_leak_site());
   if (GA_UNLIKELY(__atomic_load_n(&ga_gc_phase, __ATOMIC_RELAXED)))
-    ga_gc_conc_after_alloc((uintptr_t)p, size);
+    ga_gc_conc_after_alloc(size);
   return p;
 }
 

@@ -54,6 +54,8 @@
 
 int ga_gc_phase;
 uint64_t ga_gc_assist_above = UINT64_MAX;
+uint64_t ga_gc_assist_expected_scan;
+uint64_t ga_gc_assist_bytes;
 
 /* ---- tracked ranges ---- */
 
@@ -153,29 +155,33 @@ void ga_gc_conc_stop_mutator_marking(void) {
 }
 
 #define ASSIST_MIN ((int64_t)64 * 1024)
-#define ASSIST_RATIO 1
+#define ASSIST_MAX 16
 
-void ga_gc_conc_after_alloc(uintptr_t p, size_t size) {
+void ga_gc_conc_after_alloc(size_t size) {
   ga_gc_thread_t *self = ga_gc_stw_self();
-  if (!p || !self) return; /* an unregistered thread's objects are found white */
+  if (!self) return;
   __atomic_exchange_n(&self->gc_inop, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&ga_gc_phase, __ATOMIC_SEQ_CST) == GA_GC_MARK) {
-    ga_gc_mark_black(p);
     self->gc_debt += (int64_t)size;
-    /* The program pays for its allocation with mark work: what it
-     * allocates black is dirty and must be rescanned, so a mark that let
-     * it allocate freely would never end. A fixed ratio (Go derives it
-     * from the remaining work, which a conservative heap only estimates;
-     * docs/GC.md), eight times higher past the goal. */
+    /* The program pays for its allocation with mark work, so that the
+     * heap reaches the goal when marking ends (Go's assist ratio: the scan
+     * work left over the heap left before the goal; the work is estimated
+     * from the last cycle's marked bytes), at least one byte scanned per
+     * byte allocated, at most ASSIST_MAX. */
     if (self->gc_debt >= ASSIST_MIN) {
-      int64_t ratio = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED) >
-                              __atomic_load_n(&ga_gc_assist_above, __ATOMIC_RELAXED)
-                          ? 8 * ASSIST_RATIO
-                          : ASSIST_RATIO;
+      uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
+      uint64_t goal = __atomic_load_n(&ga_gc_assist_above, __ATOMIC_RELAXED);
+      uint64_t expect = __atomic_load_n(&ga_gc_assist_expected_scan, __ATOMIC_RELAXED);
+      uint64_t done = __atomic_load_n(&ga_gc_mark_stats.scanned_bytes, __ATOMIC_RELAXED);
+      uint64_t left = expect > done ? expect - done : 0;
+      uint64_t runway = goal > inuse ? goal - inuse : 0;
+      int64_t ratio = runway < ((uint64_t)1 << 20) ? ASSIST_MAX : (int64_t)(left / runway) + 1;
+      if (ratio > ASSIST_MAX) ratio = ASSIST_MAX;
       ga_gc_work_t w;
       w.n = 0;
       w.marked_bytes = w.marked_objects = w.scanned_bytes = 0;
-      ga_gc_mark_drain_some(&w, ratio * self->gc_debt);
+      int64_t done_now = ga_gc_mark_drain_some(&w, ratio * self->gc_debt);
+      __atomic_fetch_add(&ga_gc_assist_bytes, (uint64_t)done_now, __ATOMIC_RELAXED);
       self->gc_debt = 0;
     }
   } else {

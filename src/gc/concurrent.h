@@ -13,8 +13,12 @@
 /* ga_gc_phase: what a cycle is doing. */
 enum { GA_GC_IDLE = 0, GA_GC_MARK = 1, GA_GC_MARK_TERM = 2 };
 extern int ga_gc_phase;
-/* Assists start when the heap passes this (the cycle's goal). */
+/* Assists: the cycle's heap goal, and the scan work expected (the last
+ * cycle's marked bytes), for the assist ratio. */
 extern uint64_t ga_gc_assist_above;
+extern uint64_t ga_gc_assist_expected_scan;
+/* Bytes scanned by assists (statistics). */
+extern uint64_t ga_gc_assist_bytes;
 
 /* Can cycles be concurrent here (precise dirty tracking and the option)? */
 bool ga_gc_conc_available(void);
@@ -34,9 +38,9 @@ void ga_gc_conc_end(void);
  * allocate-black or an assist. */
 void ga_gc_conc_stop_mutator_marking(void);
 
-/* From ga_gc_alloc while ga_gc_phase is not idle: marks the new object
- * black and makes the thread assist if the heap is past the goal. */
-void ga_gc_conc_after_alloc(uintptr_t p, size_t size);
+/* From ga_gc_alloc while ga_gc_phase is not idle: charges the thread for
+ * the allocation and makes it assist when it owes enough. */
+void ga_gc_conc_after_alloc(size_t size);
 
 /* The background worker (Go's gcBgMarkWorker, here one thread that runs
  * whole automatic cycles). Returns false if it could not be started. */

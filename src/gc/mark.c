@@ -217,19 +217,6 @@ bool ga_gc_is_marked(uintptr_t p) {
   return s->gcmarkBits[idx >> 6] >> (idx & 63) & 1;
 }
 
-void ga_gc_mark_black(uintptr_t p) {
-  ga_span_t *s = ga_span_of(p);
-  if (!s) return;
-  if (s->spanclass == 0) {
-    __atomic_store_n(&s->gcmarkBits[0], 1, __ATOMIC_RELAXED);
-    return;
-  }
-  uint32_t idx = ga_span_slot(s, p - s->base);
-  uint64_t bit = (uint64_t)1 << (idx & 63);
-  if (!(RD(s->gcmarkBits[idx >> 6]) & bit))
-    __atomic_fetch_or(&s->gcmarkBits[idx >> 6], bit, __ATOMIC_RELAXED);
-}
-
 /* ---- rescanning written pages ---- */
 
 /* The part of [lo, hi) that lies in span s's objects that count as

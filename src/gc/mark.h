@@ -51,9 +51,6 @@ void ga_gc_mark_manual_roots(ga_gc_work_t *w);
  * (collectable) or allocated (manual scanned), only the part of each that
  * lies in [lo, hi). arg is the ga_gc_work_t. */
 void ga_gc_mark_rescan(uintptr_t lo, uintptr_t hi, void *arg);
-/* Allocate-black: marks the object that starts at p (a new allocation
- * during concurrent mark). */
-void ga_gc_mark_black(uintptr_t p);
 /* After marking: is the object holding p reachable (manual: always)? */
 bool ga_gc_is_marked(uintptr_t p);
 

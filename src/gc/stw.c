@@ -359,6 +359,22 @@ void ga_gc_stw_leave(void) {
   if (self_rec) self_rec->entry_sp = 0;
 }
 
+void ga_gc_stw_scan_stacks_running(ga_gc_range_fn fn, void *arg) {
+  /* Under the registry lock no thread unregisters, so each stack stays
+   * mapped while it is read. The values are racy: this only grays what
+   * the final pause would otherwise have to trace. From a little below the
+   * stack pointer of the last stop, or the whole stack. */
+  ga_mutex_lock(&reg_lock);
+  pid_t me = my_tid();
+  for (ga_gc_thread_t *t = threads; t; t = t->next) {
+    if (t->tid == me) continue;
+    uintptr_t lo = full_scan_lo(t);
+    if (t->sp > lo + 256 * 1024 && t->sp < t->stack_hi) lo = t->sp - 256 * 1024;
+    report(lo, t->stack_hi, fn, arg);
+  }
+  ga_mutex_unlock(&reg_lock);
+}
+
 void ga_gc_stw_for_each_thread(void (*fn)(const ga_gc_thread_t *t, void *arg), void *arg) {
   bool locked = !caller_stopped_world();
   if (locked) ga_mutex_lock(&reg_lock);

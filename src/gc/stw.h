@@ -111,6 +111,9 @@ void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg);
  * registry lock unless the caller has the world stopped. */
 void ga_gc_stw_for_each_tls(ga_gc_range_fn fn, void *arg);
 /* Every record, for tests and statistics; same locking as for_each_tls. */
+/* Scans the other registered threads' stacks while they run (a
+ * concurrent mark's first approximation; the final pause rescans them). */
+void ga_gc_stw_scan_stacks_running(ga_gc_range_fn fn, void *arg);
 /* Around a collection run by this thread: its stack is scanned from the
  * caller of ga_gc_stw_enter up, with the registers it had then. enter
  * returns false (and changes nothing) if already inside one. */
