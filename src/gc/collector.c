@@ -391,17 +391,15 @@ static void cycle_concurrent(cycle_t *cy) {
   ga_gc_mark_manual_roots(NULL);
   ga_gc_mark_drain(NULL);
   cy->first_ns = ga_os_nanotime() - t1;
-  /* Rounds while the written set shrinks well: each one rescans what the
-   * program wrote during the last, so with a program that writes as fast
-   * as it is rescanned, more rounds only cost time. */
-  size_t last = SIZE_MAX;
+  /* Each round rescans what the program wrote and grays what it made
+   * reachable during the last one; what the last round leaves is traced
+   * in the pause. */
   for (int r = 0; r < PRECLEAN_ROUNDS; r++) {
     mark_roots_running();
     size_t pages = ga_gc_conc_preclean(NULL);
     cy->preclean_pages += pages;
     cy->rounds++;
-    if (pages < PRECLEAN_ENOUGH || pages > last / 2) break;
-    last = pages;
+    if (pages < PRECLEAN_ENOUGH) break;
   }
   ga_gc_conc_stop_mutator_marking();
   cy->conc_ns = ga_os_nanotime() - t1;
