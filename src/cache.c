@@ -97,7 +97,6 @@ void ga_cache_after_local_free(ga_cache_t *c, ga_span_t *s) {
   ga_cache_busy_enter(c);
   list_fix_after_free(c, s);
   ga_cache_busy_exit(c);
-  ga_scavenger_start_pending();
   errno = saved;
 }
 
@@ -221,6 +220,10 @@ void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
   ga_cache_drain_remote(c);
   void *p = alloc_slow(c, spc);
   ga_cache_busy_exit(c);
+  /* Here and on large frees, not on small frees: glibc frees a dead
+   * thread's TLS with its stack-cache lock held, which pthread_create
+   * takes (stress_thread_churn hung there). */
+  ga_scavenger_start_pending();
   return p;
 }
 

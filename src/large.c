@@ -8,6 +8,7 @@
 #include "heap.h"
 #include "malloc_int.h"
 #include "pagecache.h"
+#include "scavenger.h"
 
 void *ga_large_alloc(size_t size, size_t align, bool zero, unsigned kind) {
   if (size > PTRDIFF_MAX - GA_PAGE_SIZE || align > ((size_t)1 << 40)) {
@@ -15,6 +16,7 @@ void *ga_large_alloc(size_t size, size_t align, bool zero, unsigned kind) {
     return NULL;
   }
   if (GA_UNLIKELY(ga_gc_auto)) ga_gc_poll();
+  ga_scavenger_start_pending();
   size_t npages = (size + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
   size_t align_pages = align > GA_PAGE_SIZE ? align >> GA_PAGE_SHIFT : 1;
   ga_span_t *s = align_pages == 1 ? ga_pagecache_get(npages) : NULL;

@@ -201,6 +201,7 @@ void *ga_calloc(size_t n, size_t size, bool noscan_request) {
 
 GA_NOINLINE static void free_slow(ga_cache_t *c, uintptr_t p, const char *fn) {
   int saved = errno;
+  bool large = false;
   ga_gc_park_if_stopping();
   if (c != &ga_empty_cache) ga_cache_busy_enter(c);
   ga_span_t *s = ga_span_of(p); /* the fast path's lookup did not check the range */
@@ -212,6 +213,7 @@ GA_NOINLINE static void free_slow(ga_cache_t *c, uintptr_t p, const char *fn) {
     ga_tiny_free(c, s, p, fn);
   } else if (s->spanclass == 0) {
     ga_large_free(s, p, fn);
+    large = true;
   } else {
     long idx = ga_span_object_index(s, p);
     if (idx < 0)
@@ -222,7 +224,8 @@ GA_NOINLINE static void free_slow(ga_cache_t *c, uintptr_t p, const char *fn) {
       ga_span_free_remote(s, p, (uint32_t)idx, fn);
   }
   if (c != &ga_empty_cache) ga_cache_busy_exit(c);
-  ga_scavenger_start_pending();
+  /* Only after a large free (cache.c, ga_cache_alloc_slow, says why). */
+  if (large) ga_scavenger_start_pending();
   errno = saved;
 }
 

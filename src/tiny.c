@@ -119,7 +119,6 @@ void ga_tiny_free(ga_cache_t *c, ga_span_t *s, uintptr_t p, const char *fn) {
   uint64_t left = old & ~bit;
   if ((left & (0xffff | GA_TINY_HELD)) == 0) {
     free_block(c, s, blk);
-    ga_scavenger_start_pending();
   } else if ((left & 0xffff) == 0 && c->tiny == blk) {
     /* The last object of our own current block: start the block over, so a
      * malloc/free pair of tiny objects never leaves the fast path. */
