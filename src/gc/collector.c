@@ -1,16 +1,21 @@
 /* gc/collector.c: the collector's driver (Go's mgc.go): modes, the cycle,
  * pacing, finalizers, statistics and the goalloc_gc_* API.
  *
- * A cycle today is one stop-the-world pause (docs/GC.md, Status, says what
- * of the concurrent design is built): under gc_lock (one cycle at a time)
- * and the dynamic loader's lock (so no stopped thread is inside dlopen),
- * take every allocator lock in their order (so no stopped thread holds one
- * and the heap's metadata holds still), stop the world, mark from the roots
- * (data segments, static TLS, user roots, every registered thread's stack
- * and registers, uncollectable objects), keep finalizable objects alive one
- * more cycle, decide every span's garbage (gc/sweep.c), restart. Large
- * garbage and emptied unowned spans are freed right after; owned spans are
- * swept by their threads.
+ * A cycle marks concurrently with the program where the kernel tracks
+ * written pages (cycle_concurrent; gc/concurrent.c says why it is correct),
+ * then pauses once; otherwise (GOALLOC_GC_CONCURRENT=0, leak mode, no
+ * tracking) the pause does all of it (cycle_locked). The pause: under
+ * gc_lock (one cycle at a time) and the dynamic loader's lock (so no
+ * stopped thread is inside dlopen), close the gate (threads about to enter
+ * an allocator slow path wait outside it), take every allocator lock in
+ * their order (so no stopped thread holds one and the heap's metadata holds
+ * still), stop the world, mark from the roots (data segments, static TLS,
+ * user roots, every registered thread's stack and registers, uncollectable
+ * objects; in a concurrent cycle also the heap pages written since the last
+ * pre-cleaning round), keep finalizable objects alive one more cycle,
+ * decide every span's garbage (gc/sweep.c), restart. Large garbage and
+ * emptied unowned spans are freed right after; owned spans are swept by
+ * their threads.
  *
  * Lock order: gc_lock -> loader lock -> allocator locks (malloc.c's
  * ga_lock_all) -> fin_lock -> the stop-the-world registry lock. fork takes
@@ -549,7 +554,7 @@ void ga_gc_collect_auto(void) {
    * reach it meanwhile do not queue up behind gc_lock for a second one. */
   __atomic_store_n(&ga_gc_trigger, UINT64_MAX, __ATOMIC_RELAXED);
   /* Concurrent cycles run on the background worker: this thread goes on
-   * allocating (black, and assisting past the goal). */
+   * allocating (and assisting). */
   if (concurrent && ga_gc_worker_kick()) return;
   if (!collect(false, false)) set_trigger();
 }

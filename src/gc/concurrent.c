@@ -15,11 +15,13 @@
  * (rescanned), a gray object (drained), or a marked object that was
  * scanned after tracking began (so its pointers were seen) unless written
  * since, in which case its page is dirty and it is rescanned. Objects
- * allocated during mark are marked at once (allocate-black, so the final
- * pause does not have to trace what the program built meanwhile); they
- * are scanned only if written, which dirties their page. Pre-cleaning
- * rounds (collect-and-rescan while the program runs) shrink what is left
- * dirty for the pause.
+ * allocated during mark are white: nothing special is needed for them
+ * (the argument above covers them), the pause traces those still
+ * reachable and the others are garbage already. (Allocate-black was tried:
+ * everything allocated during a long mark then floated to the next cycle
+ * and had to be rescanned, being on written pages.) Pre-cleaning rounds
+ * (roots, stacks read while threads run, and the pages written since the
+ * last round, while the program runs) shrink what is left for the pause.
  *
  * Tracking: every arena the page allocator has, and every huge group, is
  * registered once (ga_arena_t.gc_tracked) and its written state reset at
@@ -27,10 +29,10 @@
  * pre-cleaning round registers them and rescans them whole; the final
  * pause rescans any still untracked arena whole.
  *
- * Mutators mark in two places, both bracketed by their record's gc_inop
- * (Dekker-style with ga_gc_phase): allocate-black and assists. The final
- * pause must not start while one is in progress (a mark set after the
- * sweep cleared the bits would survive into the next cycle, gc/mark.c):
+ * Mutators mark in assists, bracketed by their record's gc_inop
+ * (Dekker-style with ga_gc_phase). The final pause must not start while one
+ * is in progress (a mark set after the sweep cleared the bits would survive
+ * into the next cycle, gc/mark.c):
  * ga_gc_conc_stop_mutator_marking sets the phase to termination and waits
  * for every gc_inop to drop.
  *

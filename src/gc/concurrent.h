@@ -1,6 +1,6 @@
 /* gc/concurrent.h: what the concurrent cycle needs besides marking
- * (concurrent.c): dirty tracking of the heap, the background worker,
- * allocate-black and assists. */
+ * (concurrent.c): dirty tracking of the heap, the background worker and
+ * assists. */
 #ifndef GA_GC_CONCURRENT_H
 #define GA_GC_CONCURRENT_H
 
@@ -35,7 +35,7 @@ void ga_gc_conc_rescan_final(void);
 /* After the final pause. */
 void ga_gc_conc_end(void);
 /* Sets the phase to mark termination and waits until no thread is inside
- * allocate-black or an assist. */
+ * an assist. */
 void ga_gc_conc_stop_mutator_marking(void);
 
 /* From ga_gc_alloc while ga_gc_phase is not idle: charges the thread for

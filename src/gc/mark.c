@@ -26,9 +26,9 @@
  *     object kept one cycle more, never a scan of unmapped memory (huge
  *     arenas, the only heap memory ever unmapped, are not unmapped while a
  *     cycle marks: heap.c defers it). Mark bits are set with atomic ORs:
- *     several markers and allocate-black (ga_gc_mark_black) race on them.
- * Marks are never set outside a cycle's marking (collector.c makes markers
- * and allocate-black finish before the final pause), because the sweep in
+ *     several markers (the cycle's thread, assists) race on them.
+ * Marks are never set outside a cycle's marking (concurrent.c makes assists
+ * finish before the final pause), because the sweep in
  * the final pause clears them for the next cycle: a mark set after it
  * would make the next cycle take an unscanned object for scanned. */
 #include "gc/mark.h"

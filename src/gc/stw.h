@@ -71,7 +71,7 @@ typedef struct ga_gc_thread {
   uint64_t regs[GA_GC_STW_NREGS];
   unsigned stopped_gen;
   /* Concurrent mark (gc/concurrent.c): set by the thread itself while it
-   * marks (allocate-black, an assist); the mark's end waits for it to drop.
+   * may assist; the mark's end waits for it to drop.
    * gc_debt: bytes allocated during mark not yet paid for by an assist. */
   int gc_inop;
   int64_t gc_debt;
