@@ -269,18 +269,51 @@ static void mark_roots(bool anon) {
   if (anon && ga_gc_hooked) mark_anon_roots();
 }
 
-static void wait_slow_paths(void);
+static void count_busy(ga_cache_t *c, void *arg) {
+  if (__atomic_load_n(&c->busy, __ATOMIC_RELAXED)) ++*(int *)arg;
+}
 
-static void cycle_locked(void *arg) {
-  cycle_t *cy = arg;
+/* With the gate closed (ga_gc_stopping), a thread inside a slow path
+ * finishes it and waits at its next one; waiting (at most 1 ms) for that
+ * before taking the locks keeps its spans from being skipped as busy. */
+static void wait_slow_paths(void) {
   uint64_t t0 = ga_os_nanotime();
+  for (;;) {
+    int n = 0;
+    ga_mutex_lock(&ga_caches_lock);
+    ga_caches_for_each(count_busy, &n);
+    ga_mutex_unlock(&ga_caches_lock);
+    if (!n || ga_os_nanotime() - t0 > 1000000) return;
+    sched_yield();
+  }
+}
+
+/* The pause's start and end, around either kind of cycle (inside the
+ * loader lock). The pause is counted from the gate closing: a thread that
+ * waited at it was held that long. */
+static void pause_begin(cycle_t *cy) {
+  cy->pause_ns = ga_os_nanotime();
   stopping_begin();
   wait_slow_paths();
   ga_lock_all();
   ga_mutex_lock(&fin_lock);
   uint64_t ts = ga_os_nanotime();
+  cy->gate_ns = ts - cy->pause_ns;
   cy->nthreads = ga_gc_stw_stop_world();
   cy->stop_ns = ga_os_nanotime() - ts;
+}
+
+static void pause_end(cycle_t *cy) {
+  ga_gc_stw_start_world();
+  ga_mutex_unlock(&fin_lock);
+  ga_unlock_all();
+  stopping_end();
+  cy->pause_ns = ga_os_nanotime() - cy->pause_ns;
+}
+
+static void cycle_locked(void *arg) {
+  cycle_t *cy = arg;
+  pause_begin(cy);
   cy->inuse_before = ga_heap_inuse_bytes;
   cy->sweep.leak = cy->leak;
   cy->ok = ga_gc_mark_begin(false) && ga_gc_sweep_begin(&cy->sweep);
@@ -293,11 +326,7 @@ static void cycle_locked(void *arg) {
     ga_gc_mark_end();
     __atomic_store_n(&ga_gc_cycle, ga_gc_cycle + 1, __ATOMIC_RELAXED);
   }
-  ga_gc_stw_start_world();
-  ga_mutex_unlock(&fin_lock);
-  ga_unlock_all();
-  stopping_end();
-  cy->pause_ns = ga_os_nanotime() - t0;
+  pause_end(cy);
 }
 
 /* ---- the concurrent cycle (gc/concurrent.c explains why it is correct) ----
@@ -324,37 +353,10 @@ static void mark_roots_running(void) {
   ga_gc_stw_scan_stacks_running(ga_gc_mark_range, NULL);
 }
 
-static void count_busy(ga_cache_t *c, void *arg) {
-  if (__atomic_load_n(&c->busy, __ATOMIC_RELAXED)) ++*(int *)arg;
-}
-
-/* With the gate closed (ga_gc_stopping), a thread inside a slow path
- * finishes it and waits at its next one; waiting (at most 1 ms) for that
- * before taking the locks keeps its spans from being skipped as busy. */
-static void wait_slow_paths(void) {
-  uint64_t t0 = ga_os_nanotime();
-  for (;;) {
-    int n = 0;
-    ga_mutex_lock(&ga_caches_lock);
-    ga_caches_for_each(count_busy, &n);
-    ga_mutex_unlock(&ga_caches_lock);
-    if (!n || ga_os_nanotime() - t0 > 1000000) return;
-    sched_yield();
-  }
-}
-
 static void pause_final(void *arg) {
   cycle_t *cy = arg;
-  uint64_t t0 = ga_os_nanotime();
-  stopping_begin();
-  wait_slow_paths();
-  ga_lock_all();
-  ga_mutex_lock(&fin_lock);
-  uint64_t ts = ga_os_nanotime();
-  cy->gate_ns = ts - t0;
-  cy->nthreads = ga_gc_stw_stop_world();
+  pause_begin(cy);
   uint64_t t2 = ga_os_nanotime();
-  cy->stop_ns = t2 - ts;
   cy->inuse_before = ga_heap_inuse_bytes;
   mark_roots(true);
   uint64_t t3 = ga_os_nanotime();
@@ -371,12 +373,7 @@ static void pause_final(void *arg) {
   ga_gc_mark_end();
   __atomic_store_n(&ga_gc_cycle, ga_gc_cycle + 1, __ATOMIC_RELAXED);
   __atomic_store_n(&ga_gc_phase, GA_GC_IDLE, __ATOMIC_RELAXED);
-  ga_gc_stw_start_world();
-  ga_mutex_unlock(&fin_lock);
-  ga_unlock_all();
-  stopping_end();
-  /* From the gate closing: a thread that waited at it was held that long. */
-  cy->pause_ns = ga_os_nanotime() - t0;
+  pause_end(cy);
 }
 
 static void cycle_concurrent(cycle_t *cy) {
