@@ -422,7 +422,8 @@ bool ga_os_thread_start(void *(*fn)(void *)) {
   sigset_t all, old;
   if (pthread_attr_init(&attr)) return false;
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
+  /* The default stack size (address space only): the collector's worker
+   * runs finalizers, which are the program's code. */
   /* The background thread must not take the program's signals. The
    * creator stays stoppable by the collector meanwhile: pthread_create
    * takes glibc's stack-cache lock, which a stopped thread may hold. */

@@ -187,7 +187,7 @@ static void fin_scan(void) {
 
 typedef struct {
   bool leak;
-  bool concurrent; /* two pauses around a concurrent mark */
+  bool concurrent; /* a concurrent mark before the pause */
   ga_gc_sweep_ctx_t sweep;
   uint64_t pause_ns, inuse_before, stop_ns;
   uint64_t conc_ns; /* concurrent: the mark before the pause */
@@ -557,11 +557,11 @@ void ga_gc_collect_auto(void) {
 }
 
 void ga_gc_collect_background(void) {
-  if (!ga_gc_auto || __atomic_load_n(&disabled, __ATOMIC_RELAXED)) {
+  if (!ga_gc_auto || __atomic_load_n(&disabled, __ATOMIC_RELAXED) || !collect(false, true)) {
+    ga_mutex_lock(&gc_lock);
     set_trigger();
-    return;
+    ga_mutex_unlock(&gc_lock);
   }
-  if (!collect(false, true)) set_trigger();
 }
 
 /* ---- modes ---- */

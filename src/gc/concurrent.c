@@ -161,7 +161,9 @@ void ga_gc_conc_stop_mutator_marking(void) {
 
 void ga_gc_conc_after_alloc(size_t size) {
   ga_gc_thread_t *self = ga_gc_stw_self();
-  if (!self) return;
+  /* Unregistered, or nested (a signal handler that allocates during an
+   * assist): the outer call's gc_inop must not be cleared under it. */
+  if (!self || __atomic_load_n(&self->gc_inop, __ATOMIC_RELAXED)) return;
   __atomic_exchange_n(&self->gc_inop, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&ga_gc_phase, __ATOMIC_SEQ_CST) == GA_GC_MARK) {
     self->gc_debt += (int64_t)size;
@@ -196,6 +198,7 @@ void ga_gc_conc_after_alloc(size_t size) {
 
 static int requested; /* futex word */
 static bool started;
+static ga_mutex_t start_lock = GA_MUTEX_INIT;
 
 static void *worker_main(void *arg) {
   (void)arg;
@@ -208,7 +211,6 @@ static void *worker_main(void *arg) {
 
 bool ga_gc_worker_kick(void) {
   if (!__atomic_load_n(&started, __ATOMIC_ACQUIRE)) {
-    static ga_mutex_t start_lock = GA_MUTEX_INIT;
     ga_mutex_lock(&start_lock);
     if (!started && ga_os_thread_start(worker_main)) __atomic_store_n(&started, true, __ATOMIC_RELEASE);
     ga_mutex_unlock(&start_lock);
@@ -232,5 +234,6 @@ void ga_gc_conc_fork_child(void) {
   ga_heap_for_each_huge_span(untrack_huge, NULL);
   started = false;
   requested = 0;
+  ga_mutex_reset(&start_lock);
   ga_gc_phase = GA_GC_IDLE;
 }

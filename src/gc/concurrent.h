@@ -22,7 +22,7 @@ extern uint64_t ga_gc_assist_bytes;
 
 /* Can cycles be concurrent here (precise dirty tracking and the option)? */
 bool ga_gc_conc_available(void);
-/* Before the first pause: huge arenas stay mapped from now on, every heap
+/* At a cycle's start: huge arenas stay mapped from now on, every heap
  * arena is tracked and its written pages forgotten. False if the kernel
  * refused (the cycle then runs stop-the-world). */
 bool ga_gc_conc_begin(void);

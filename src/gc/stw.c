@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -323,7 +324,7 @@ GA_NOINLINE void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg) {
      * called into the collector (ga_gc_stw_enter); the collector's own
      * frames below hold nothing of the program's but stale slots. */
     report(s->entry_sp, s->stack_hi, fn, arg);
-    report((uintptr_t)s->regs, (uintptr_t)(s->regs + 6), fn, arg);
+    report((uintptr_t)s->entry_regs, (uintptr_t)(s->entry_regs + 6), fn, arg);
   } else if (s) {
     /* The caller's callee-saved registers go to this frame and to its
      * record; its live stack is everything above this frame. */
@@ -349,7 +350,7 @@ GA_NOINLINE bool ga_gc_stw_enter(void) {
   __asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%rbp, 8(%0)\n\tmov %%r12, 16(%0)\n\t"
                    "mov %%r13, 24(%0)\n\tmov %%r14, 32(%0)\n\tmov %%r15, 40(%0)"
                    :
-                   : "r"(s->regs)
+                   : "r"(s->entry_regs)
                    : "memory");
   s->entry_sp = (uintptr_t)__builtin_frame_address(0) + 16;
   return true;
@@ -359,18 +360,36 @@ void ga_gc_stw_leave(void) {
   if (self_rec) self_rec->entry_sp = 0;
 }
 
+/* Stacks read while their threads run are copied first: a thread that
+ * exited without unregistering (or whose stack its creator unmapped) must
+ * cost a failed copy, not a fault. The copy buffer is the collecting
+ * thread's (gc_lock), in memory from the OS (never a root itself). */
+#define COPY_CHUNK ((size_t)64 * 1024)
+static char *copy_buf;
+
+static void scan_copy(uintptr_t lo, uintptr_t hi, ga_gc_range_fn fn, void *arg) {
+  pid_t pid = getpid();
+  for (uintptr_t p = lo; p < hi; p += COPY_CHUNK) {
+    size_t n = hi - p < COPY_CHUNK ? hi - p : COPY_CHUNK;
+    struct iovec local = {copy_buf, n}, remote = {(void *)p, n};
+    ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    if (got <= 0) continue; /* unmapped: nothing to see there */
+    report((uintptr_t)copy_buf, (uintptr_t)copy_buf + (size_t)got, fn, arg);
+  }
+}
+
 void ga_gc_stw_scan_stacks_running(ga_gc_range_fn fn, void *arg) {
-  /* Under the registry lock no thread unregisters, so each stack stays
-   * mapped while it is read. The values are racy: this only grays what
-   * the final pause would otherwise have to trace. From a little below the
-   * stack pointer of the last stop, or the whole stack. */
+  /* The values are racy: this only grays what the pause would otherwise
+   * have to trace. From a little below the stack pointer of the last stop,
+   * or the whole stack. */
+  if (!copy_buf && !(copy_buf = ga_os_reserve(COPY_CHUNK, 4096))) return;
   ga_mutex_lock(&reg_lock);
   pid_t me = my_tid();
   for (ga_gc_thread_t *t = threads; t; t = t->next) {
     if (t->tid == me) continue;
     uintptr_t lo = full_scan_lo(t);
     if (t->sp > lo + 256 * 1024 && t->sp < t->stack_hi) lo = t->sp - 256 * 1024;
-    report(lo, t->stack_hi, fn, arg);
+    scan_copy(lo & ~(uintptr_t)7, t->stack_hi, fn, arg);
   }
   ga_mutex_unlock(&reg_lock);
 }

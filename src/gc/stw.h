@@ -76,8 +76,11 @@ typedef struct ga_gc_thread {
   int gc_inop;
   int64_t gc_debt;
   /* While this thread runs a collection: where its program frames end
-   * (ga_gc_stw_enter); 0 otherwise. */
+   * (ga_gc_stw_enter) and its callee-saved registers then; 0 otherwise.
+   * Not regs: another cycle's pause may stop this thread while it waits
+   * for gc_lock, and the handler overwrites regs. */
   uintptr_t entry_sp;
+  uint64_t entry_regs[6];
 } ga_gc_thread_t;
 
 /* Installs the suspend handler; sig 0 means the default (SIGPWR). Once. */
@@ -110,7 +113,6 @@ void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg);
 /* Static TLS ranges that lie outside their thread's stack. Takes the
  * registry lock unless the caller has the world stopped. */
 void ga_gc_stw_for_each_tls(ga_gc_range_fn fn, void *arg);
-/* Every record, for tests and statistics; same locking as for_each_tls. */
 /* Scans the other registered threads' stacks while they run (a
  * concurrent mark's first approximation; the final pause rescans them). */
 void ga_gc_stw_scan_stacks_running(ga_gc_range_fn fn, void *arg);
@@ -119,6 +121,7 @@ void ga_gc_stw_scan_stacks_running(ga_gc_range_fn fn, void *arg);
  * returns false (and changes nothing) if already inside one. */
 bool ga_gc_stw_enter(void);
 void ga_gc_stw_leave(void);
+/* Every record, for tests and statistics; same locking as for_each_tls. */
 void ga_gc_stw_for_each_thread(void (*fn)(const ga_gc_thread_t *t, void *arg), void *arg);
 
 /* fork: the registry lock around fork (the child resets it below). */
