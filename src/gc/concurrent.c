@@ -99,6 +99,9 @@ bool ga_gc_conc_available(void) {
 }
 
 bool ga_gc_conc_begin(void) {
+  /* In a fork child the descriptors are new (gc/dirty re-probes): without
+   * precise tracking the cycle must not be concurrent. */
+  if (!ga_gc_dirty_init()) return false;
   ga_heap_defer_unmap(true);
   if (!snapshot(true)) return false;
   for (size_t i = 0; i < nranges; i++) {
