@@ -164,18 +164,22 @@ void ga_gc_conc_stop_mutator_marking(void) {
 
 void ga_gc_conc_after_alloc(size_t size) {
   ga_gc_thread_t *self = ga_gc_stw_self();
-  /* Unregistered, or nested (a signal handler that allocates during an
-   * assist): the outer call's gc_inop must not be cleared under it. */
-  if (!self || __atomic_load_n(&self->gc_inop, __ATOMIC_RELAXED)) return;
+  if (!self) return;
+  /* The debt is the thread's own: counted without the handshake, which
+   * (a full barrier) is paid once per ASSIST_MIN bytes. */
+  self->gc_debt += (int64_t)size;
+  if (self->gc_debt < ASSIST_MIN) return;
+  /* Nested (a signal handler that allocates during an assist): the outer
+   * call's gc_inop must not be cleared under it. */
+  if (__atomic_load_n(&self->gc_inop, __ATOMIC_RELAXED)) return;
   __atomic_exchange_n(&self->gc_inop, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&ga_gc_phase, __ATOMIC_SEQ_CST) == GA_GC_MARK) {
-    self->gc_debt += (int64_t)size;
     /* The program pays for its allocation with mark work, so that the
      * heap reaches the goal when marking ends (Go's assist ratio: the scan
      * work left over the heap left before the goal; the work is estimated
      * from the last cycle's marked bytes), at least one byte scanned per
      * byte allocated, at most ASSIST_MAX. */
-    if (self->gc_debt >= ASSIST_MIN) {
+    {
       uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
       uint64_t goal = __atomic_load_n(&ga_gc_assist_above, __ATOMIC_RELAXED);
       uint64_t expect = __atomic_load_n(&ga_gc_assist_expected_scan, __ATOMIC_RELAXED);
