@@ -194,6 +194,8 @@ typedef struct {
   uint64_t begin_ns, first_ns; /* of which tracking, the first full mark */
   int rounds;
   uint64_t gate_ns, roots_ns, rescan_ns, drain_ns, sweep_ns; /* the pause, in parts */
+  bool lazy;           /* the pause swept only current and central spans */
+  uint64_t bgsweep_ns; /* the rest, after the pause */
   size_t preclean_pages;
   unsigned nthreads;
   bool ok;
@@ -365,7 +367,8 @@ static void pause_final(void *arg) {
   ga_gc_mark_drain(NULL);
   fin_scan();
   uint64_t t5 = ga_os_nanotime();
-  ga_gc_sweep_pause(&cy->sweep);
+  ga_gc_sweep_pause_lazy(&cy->sweep);
+  cy->lazy = true;
   cy->sweep_ns = ga_os_nanotime() - t5;
   cy->roots_ns = t3 - t2;
   cy->rescan_ns = t4 - t3;
@@ -442,12 +445,12 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
   if (cy->concurrent)
     ga_snprintf(conc, sizeof conc,
                 "concurrent mark %lu.%03lu ms (tracking %lu.%03lu, first %lu.%03lu, %d rounds, %lu pages rescanned, assists %lu MB), pause: gate %lu.%03lu, "
-                "roots %lu.%03lu, written pages %lu.%03lu, drain %lu.%03lu, sweep %lu.%03lu ms; ",
+                "roots %lu.%03lu, written pages %lu.%03lu, drain %lu.%03lu, sweep %lu.%03lu ms, background sweep %lu.%03lu ms; ",
                 MS(cy->conc_ns), MS(cy->begin_ns), MS(cy->first_ns), cy->rounds,
                 (unsigned long)cy->preclean_pages,
                 (unsigned long)(__atomic_exchange_n(&ga_gc_assist_bytes, 0, __ATOMIC_RELAXED) >> 20),
                 MS(cy->gate_ns), MS(cy->roots_ns),
-                MS(cy->rescan_ns), MS(cy->drain_ns), MS(cy->sweep_ns));
+                MS(cy->rescan_ns), MS(cy->drain_ns), MS(cy->sweep_ns), MS(cy->bgsweep_ns));
   ga_printf(2,
             "gc %lu @%lu.%03lus: %spause %lu.%03lu ms (stop %lu.%03lu), cycle %lu.%03lu ms, "
             "%u threads, heap %lu -> %lu MB (goal %lu MB), marked %lu MB, %s %lu objects (%lu KB), skipped %lu spans\n",
@@ -503,6 +506,13 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
   else ga_gc_roots_with_loader_locked(cycle_locked, &cy);
   if (cy.ok) {
     ga_gc_sweep_after(&cy.sweep);
+    if (cy.lazy) {
+      /* The sweep the pause left, before the next cycle may mark. */
+      uint64_t ts = ga_os_nanotime();
+      ga_gc_sweep_background(&cy.sweep);
+      ga_gc_sweep_after(&cy.sweep);
+      cy.bgsweep_ns = ga_os_nanotime() - ts;
+    }
     uint64_t wall = ga_os_nanotime() - t0;
     stats.cycles++;
     stats.pauses++;
