@@ -179,25 +179,21 @@ void ga_gc_conc_after_alloc(size_t size) {
      * work left over the heap left before the goal; the work is estimated
      * from the last cycle's marked bytes), at least one byte scanned per
      * byte allocated, at most ASSIST_MAX. */
-    {
-      uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
-      uint64_t goal = __atomic_load_n(&ga_gc_assist_above, __ATOMIC_RELAXED);
-      uint64_t expect = __atomic_load_n(&ga_gc_assist_expected_scan, __ATOMIC_RELAXED);
-      uint64_t done = __atomic_load_n(&ga_gc_mark_stats.scanned_bytes, __ATOMIC_RELAXED);
-      uint64_t left = expect > done ? expect - done : 0;
-      uint64_t runway = goal > inuse ? goal - inuse : 0;
-      int64_t ratio = runway < ((uint64_t)1 << 20) ? ASSIST_MAX : (int64_t)(left / runway) + 1;
-      if (ratio > ASSIST_MAX) ratio = ASSIST_MAX;
-      ga_gc_work_t w;
-      w.n = 0;
-      w.marked_bytes = w.marked_objects = w.scanned_bytes = 0;
-      int64_t done_now = ga_gc_mark_drain_some(&w, ratio * self->gc_debt);
-      __atomic_fetch_add(&ga_gc_assist_bytes, (uint64_t)done_now, __ATOMIC_RELAXED);
-      self->gc_debt = 0;
-    }
-  } else {
-    self->gc_debt = 0;
+    uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
+    uint64_t goal = __atomic_load_n(&ga_gc_assist_above, __ATOMIC_RELAXED);
+    uint64_t expect = __atomic_load_n(&ga_gc_assist_expected_scan, __ATOMIC_RELAXED);
+    uint64_t done = __atomic_load_n(&ga_gc_mark_stats.scanned_bytes, __ATOMIC_RELAXED);
+    uint64_t left = expect > done ? expect - done : 0;
+    uint64_t runway = goal > inuse ? goal - inuse : 0;
+    int64_t ratio = runway < ((uint64_t)1 << 20) ? ASSIST_MAX : (int64_t)(left / runway) + 1;
+    if (ratio > ASSIST_MAX) ratio = ASSIST_MAX;
+    ga_gc_work_t w;
+    w.n = 0;
+    w.marked_bytes = w.marked_objects = w.scanned_bytes = 0;
+    int64_t done_now = ga_gc_mark_drain_some(&w, ratio * self->gc_debt);
+    __atomic_fetch_add(&ga_gc_assist_bytes, (uint64_t)done_now, __ATOMIC_RELAXED);
   }
+  self->gc_debt = 0;
   __atomic_store_n(&self->gc_inop, 0, __ATOMIC_RELEASE);
 }
 

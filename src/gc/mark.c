@@ -118,8 +118,6 @@ static bool refill(ga_gc_work_t *w) {
   return k != 0;
 }
 
-bool ga_gc_mark_has_work(void) { return __atomic_load_n(&top, __ATOMIC_RELAXED) != 0; }
-
 static inline void push(ga_gc_work_t *w, uintptr_t lo, uintptr_t hi) {
   if (GA_UNLIKELY(w->n == GA_GC_WORK_BUF)) spill(w, GA_GC_WORK_BUF / 2);
   w->buf[w->n].lo = lo;

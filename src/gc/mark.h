@@ -40,8 +40,6 @@ void ga_gc_mark_drain(ga_gc_work_t *w);
 /* Scans at least budget bytes of gray objects if there are any (an
  * assist); returns the bytes scanned. Leaves nothing in w. */
 int64_t ga_gc_mark_drain_some(ga_gc_work_t *w, int64_t budget);
-/* Is any gray object left in the global list? */
-bool ga_gc_mark_has_work(void);
 /* Scans every allocated object of manual scanned spans (uncollectable
  * roots). Concurrently: the spans are listed under the heap lock and
  * scanned after it. */

@@ -305,6 +305,18 @@ static uintptr_t full_scan_lo(const ga_gc_thread_t *t) {
   return t->stack_lo;
 }
 
+/* The calling function's callee-saved registers (rbx, rbp, r12-r15) into
+ * regs[0..5]: a macro, so they are the caller's own, not a helper's. */
+#define SAVE_CALLEE_SAVED(regs)                                                            \
+  do {                                                                                     \
+    __builtin_unwind_init();                                                               \
+    __asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%rbp, 8(%0)\n\tmov %%r12, 16(%0)\n\t"       \
+                     "mov %%r13, 24(%0)\n\tmov %%r14, 32(%0)\n\tmov %%r15, 40(%0)"           \
+                     :                                                                     \
+                     : "r"(regs)                                                           \
+                     : "memory");                                                          \
+  } while (0)
+
 GA_NOINLINE void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg) {
   unsigned gen = (unsigned)__atomic_load_n(&world_gen, __ATOMIC_ACQUIRE);
   pid_t me = my_tid();
@@ -328,12 +340,7 @@ GA_NOINLINE void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg) {
   } else if (s) {
     /* The caller's callee-saved registers go to this frame and to its
      * record; its live stack is everything above this frame. */
-    __builtin_unwind_init();
-    __asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%rbp, 8(%0)\n\tmov %%r12, 16(%0)\n\t"
-                     "mov %%r13, 24(%0)\n\tmov %%r14, 32(%0)\n\tmov %%r15, 40(%0)"
-                     :
-                     : "r"(s->regs)
-                     : "memory");
+    SAVE_CALLEE_SAVED(s->regs);
     uintptr_t sp = current_sp();
     if (sp >= s->stack_lo && sp < s->stack_hi) report(sp, s->stack_hi, fn, arg);
     else report(full_scan_lo(s), s->stack_hi, fn, arg);
@@ -346,12 +353,7 @@ GA_NOINLINE bool ga_gc_stw_enter(void) {
   if (!s || s->entry_sp) return false;
   /* The caller's callee-saved registers (its frame, included in the scan,
    * holds those it changed) and its stack pointer before this call. */
-  __builtin_unwind_init();
-  __asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%rbp, 8(%0)\n\tmov %%r12, 16(%0)\n\t"
-                   "mov %%r13, 24(%0)\n\tmov %%r14, 32(%0)\n\tmov %%r15, 40(%0)"
-                   :
-                   : "r"(s->entry_regs)
-                   : "memory");
+  SAVE_CALLEE_SAVED(s->entry_regs);
   s->entry_sp = (uintptr_t)__builtin_frame_address(0) + 16;
   return true;
 }
