@@ -51,8 +51,20 @@ ga_cache_t *ga_cache_get(void) {
   return c;
 }
 
+/* Destructor rounds this thread has seen (cache_destructor). */
+static __thread uint8_t exit_rounds __attribute__((tls_model("initial-exec")));
+
 static void cache_destructor(void *arg) {
   ga_cache_t *c = arg;
+  /* glibc runs the key destructors in rounds, in key order, and runs another
+   * round while some destructor set a value again. Keys created after ours
+   * (the program's) have their destructors run after ours in the first
+   * round; they may still use objects the collector must see, reachable
+   * only from this thread's stack or TLS. So the first round only sets the
+   * value again: the thread stays registered with the collector, with its
+   * cache, through every first-round destructor, and lets go in the
+   * second (test gc_key_dtor). */
+  if (exit_rounds++ == 0 && key_ok && pthread_setspecific(cache_key, c) == 0) return;
   /* Busy from before the thread stops being stopped by collections until
    * the cache is gone (ga_cache_release frees it). */
   ga_cache_busy_enter(c);
@@ -188,7 +200,7 @@ static void sweep_list(ga_cache_t *c, ga_span_list_t *l) {
     next = s->next;
     /* Only spans swept for the last cycle: the background sweep may be
      * writing the others' bits (it flags the cache when it is done). */
-    if (s->sweep_pending && ga_gc_span_swept(s) && ga_gc_sweep_owned_span(s))
+    if (ga_gc_span_swept(s) && ga_gc_span_pending(s) && ga_gc_sweep_owned_span(s))
       list_fix_after_free(c, s);
   }
 }
@@ -200,7 +212,8 @@ void ga_cache_sweep(ga_cache_t *c) {
   for (unsigned spc = 0; spc < GA_NUM_CACHE_CLASSES; spc++) {
     ga_span_t *s = c->alloc[spc];
     /* Current spans are always swept (the pause sweeps them). */
-    if (s != &ga_empty_span && s->sweep_pending && ga_gc_span_swept(s)) ga_gc_sweep_owned_span(s);
+    if (s != &ga_empty_span && ga_gc_span_swept(s) && ga_gc_span_pending(s))
+      ga_gc_sweep_owned_span(s);
     sweep_list(c, &c->partial[spc]);
     sweep_list(c, &c->full[spc]);
   }

@@ -101,7 +101,7 @@ bool ga_central_uncache_span(unsigned spc, ga_span_t *s) {
   /* Garbage the collector queued for the last owner (a thread that
    * vanished in a fork child): applied now, after the remote frees, as
    * the owner would have (gc/sweep.c); central spans carry none. */
-  if (s->sweep_pending) ga_gc_sweep_owned_span(s);
+  if (ga_gc_span_pending(s)) ga_gc_sweep_owned_span(s);
   if (s->allocCount == 0) {
     ga_mutex_unlock(&ct->lock);
     ga_heap_free_span(s);

@@ -232,9 +232,7 @@ void ga_heap_large_from_cache(ga_span_t *s) {
    * a pause can see it in use until ga_large_alloc holds its pointer. */
   s->gcgen = UINT32_MAX;
   s->gcflags = 0;
-  /* gcgen before the mark: the background sweep reads them the other way
-   * round (gc/sweep.c, bg_large). */
-  __atomic_store_n(&s->gcmarkBits[0], 0, __ATOMIC_RELEASE);
+  s->gcmarkBits[0] = 0;
   s->site = 0;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   __atomic_store_n(&s->state, GA_SPAN_INUSE, __ATOMIC_RELAXED);

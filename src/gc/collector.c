@@ -195,9 +195,9 @@ typedef struct {
   int rounds;
   uint64_t gate_ns, roots_ns, rescan_ns, drain_ns, sweep_ns; /* the pause, in parts */
   bool lazy;           /* the pause swept only current and large spans */
-  uint64_t markend_ns;
-  uint64_t restart_ns; /* the pause: waking the world and unlocking (the
-                        * world runs again from its first step) */ /* the pause: ga_gc_mark_end (gives the gray list back) */
+  uint64_t markend_ns; /* the pause: ga_gc_mark_end (gives the gray list back) */
+  uint64_t restart_ns; /* the pause: waking the world (locks and gate are
+                        * released just before) */
   uint64_t bgsweep_ns; /* the rest, after the pause */
   size_t preclean_pages;
   unsigned nthreads;

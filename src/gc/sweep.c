@@ -181,7 +181,7 @@ static bool owned_garbage(ga_span_t *s, bool leak) {
   }
   if (!any || leak) return false;
   for (uint32_t w = 0; w < nwords; w++) s->sweepBits[w] |= g[w];
-  s->sweep_pending = 1;
+  __atomic_store_n(&s->sweep_pending, 1, __ATOMIC_RELAXED);
   return true;
 }
 
@@ -435,7 +435,7 @@ bool ga_gc_sweep_ensure_slow(ga_span_t *s) {
     }
     sched_yield(); /* the background sweep holds it (g - 1) */
   }
-  if (s->sweep_pending) freed = ga_gc_sweep_owned_span(s);
+  if (ga_gc_span_pending(s)) freed = ga_gc_sweep_owned_span(s);
   return freed;
 }
 
@@ -452,8 +452,8 @@ void ga_gc_sweep_after(ga_gc_sweep_ctx_t *ctx) {
   }
 }
 
-void ga_gc_sweep_forget(ga_span_t *s) {
-  s->sweep_pending = 0;
+static void sweep_forget(ga_span_t *s) {
+  __atomic_store_n(&s->sweep_pending, 0, __ATOMIC_RELAXED);
   memset(s->sweepBits, 0, sizeof s->sweepBits);
 }
 
@@ -461,6 +461,6 @@ bool ga_gc_sweep_owned_span(ga_span_t *s) {
   /* Only slots still allocated: the owner may have freed some since. */
   uint64_t g[GA_SPAN_BITS_WORDS];
   for (uint32_t w = 0; w * 64 < s->nelems; w++) g[w] = s->sweepBits[w] & s->allocBits[w];
-  ga_gc_sweep_forget(s);
+  sweep_forget(s);
   return ga_span_free_slots(s, g) != 0;
 }

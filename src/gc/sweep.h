@@ -24,7 +24,8 @@ bool ga_gc_sweep_begin(ga_gc_sweep_ctx_t *ctx);
 /* In the pause, after marking (every allocator lock held). */
 void ga_gc_sweep_pause(ga_gc_sweep_ctx_t *ctx);
 /* The lazy sweep's part of the pause: bumps ga_gc_sweepgen, sweeps every
- * cache's current spans and the central spans. */
+ * cache's current spans and the large spans (central and listed owned
+ * spans are left to ga_gc_sweep_background and their owners). */
 void ga_gc_sweep_pause_lazy(ga_gc_sweep_ctx_t *ctx);
 /* After the pause (no lock held): claims and sweeps every other span,
  * frees large garbage, and returns when no span is left unswept. */
