@@ -317,10 +317,14 @@ static void pause_end(cycle_t *cy) {
   ga_mutex_unlock(&fin_lock);
   ga_unlock_all();
   stopping_end();
+  /* The pause ends when the world is released (the wake-up issued).
+   * With more runnable threads than CPUs this thread then waits its turn
+   * for a CPU, often for milliseconds, while the others run: shown in
+   * GCTRACE as "restart", not counted as pause. */
   uint64_t t0 = ga_os_nanotime();
+  cy->pause_ns = t0 - cy->pause_ns;
   ga_gc_stw_start_world();
   cy->restart_ns = ga_os_nanotime() - t0;
-  cy->pause_ns = ga_os_nanotime() - cy->pause_ns;
 }
 
 static void cycle_locked(void *arg) {
