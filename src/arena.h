@@ -42,6 +42,9 @@ struct ga_span;
 typedef struct ga_arena {
   struct ga_span *spans[GA_PAGES_PER_ARENA]; /* first: free() indexes it */
   uint64_t page_inuse[GA_ARENA_WORDS];       /* first page of each in-use span */
+  uint64_t page_large[GA_ARENA_WORDS];       /* first page of each large span the heap
+                                              * made (in use or in a page cache): the
+                                              * lazy sweep's pause visits only these */
   /* Page allocator state (pagealloc.c), under the heap lock. */
   uint64_t page_alloc[GA_ARENA_WORDS]; /* 1: page belongs to a span */
   uint64_t page_scav[GA_ARENA_WORDS];  /* 1: free page given back to the OS (reads zero) */

@@ -51,8 +51,20 @@ ga_cache_t *ga_cache_get(void) {
   return c;
 }
 
+/* Destructor rounds this thread has seen (cache_destructor). */
+static __thread uint8_t exit_rounds __attribute__((tls_model("initial-exec")));
+
 static void cache_destructor(void *arg) {
   ga_cache_t *c = arg;
+  /* glibc runs the key destructors in rounds, in key order, and runs another
+   * round while some destructor set a value again. Keys created after ours
+   * (the program's) have their destructors run after ours in the first
+   * round; they may still use objects the collector must see, reachable
+   * only from this thread's stack or TLS. So the first round only sets the
+   * value again: the thread stays registered with the collector, with its
+   * cache, through every first-round destructor, and lets go in the
+   * second (test gc_key_dtor). */
+  if (exit_rounds++ == 0 && key_ok && pthread_setspecific(cache_key, c) == 0) return;
   /* Busy from before the thread stops being stopped by collections until
    * the cache is gone (ga_cache_release frees it). */
   ga_cache_busy_enter(c);
@@ -75,8 +87,10 @@ static void list_fix_after_free(ga_cache_t *c, ga_span_t *s) {
     else if (s->list == GA_LIST_FULL) ga_span_list_remove(&c->full[spc], s);
     /* Garbage the collector queued here was freed some other way (the
      * remote drain): stale sweep bits must not outlive the objects, or the
-     * next objects in these slots would be swept (gc/sweep.c). */
-    if (s->sweep_pending) ga_gc_sweep_forget(s);
+     * next objects in these slots would be swept (gc/sweep.c). The span
+     * is swept first (or waited for while the background sweep writes its
+     * bits); with no object left, applying the bits frees nothing. */
+    ga_gc_sweep_ensure(s);
     size_t bytes = s->npages * GA_PAGE_SIZE;
     if (c->empty_bytes + bytes <= GA_CACHE_EMPTY_BYTES) {
       ga_span_list_push(&c->empty[spc], s, GA_LIST_EMPTY);
@@ -184,7 +198,10 @@ void ga_cache_drain_remote(ga_cache_t *c) {
 static void sweep_list(ga_cache_t *c, ga_span_list_t *l) {
   for (ga_span_t *s = l->first, *next; s; s = next) {
     next = s->next;
-    if (s->sweep_pending && ga_gc_sweep_owned_span(s)) list_fix_after_free(c, s);
+    /* Only spans swept for the last cycle: the background sweep may be
+     * writing the others' bits (it flags the cache when it is done). */
+    if (ga_gc_span_swept(s) && ga_gc_span_pending(s) && ga_gc_sweep_owned_span(s))
+      list_fix_after_free(c, s);
   }
 }
 
@@ -194,7 +211,9 @@ void ga_cache_sweep(ga_cache_t *c) {
   drain_remote(c);
   for (unsigned spc = 0; spc < GA_NUM_CACHE_CLASSES; spc++) {
     ga_span_t *s = c->alloc[spc];
-    if (s != &ga_empty_span && s->sweep_pending) ga_gc_sweep_owned_span(s);
+    /* Current spans are always swept (the pause sweeps them). */
+    if (s != &ga_empty_span && ga_gc_span_swept(s) && ga_gc_span_pending(s))
+      ga_gc_sweep_owned_span(s);
     sweep_list(c, &c->partial[spc]);
     sweep_list(c, &c->full[spc]);
   }
@@ -256,6 +275,9 @@ static void *alloc_slow(ga_cache_t *c, unsigned spc) {
     if (!s && (s = ga_span_list_pop(&c->empty[spc])) != NULL)
       c->empty_bytes -= s->npages * GA_PAGE_SIZE;
     if (s) {
+      /* Swept for the last cycle before anything is allocated from it
+       * (gc/sweep.c): its garbage becomes free slots first. */
+      ga_gc_sweep_ensure(s);
       ga_span_rescan(s);
     } else {
       s = ga_central_cache_span(spc, c);
@@ -264,12 +286,22 @@ static void *alloc_slow(ga_cache_t *c, unsigned spc) {
         errno = ENOMEM;
         return NULL;
       }
+      if (ga_gc_sweep_ensure(s)) ga_span_rescan(s);
     }
     s->list = GA_LIST_NONE;
     ga_span_count(s, 1); /* the cache's hold */
     s->mark = UINT32_MAX;
     GA_STORE(s->held, 1);
-    c->alloc[spc] = s;
+    GA_STORE(c->alloc[spc], s);
+    /* A pause between the sweep above and the store (this cache is busy,
+     * so the pause did not wait for it) left s unswept for its cycle and
+     * not current when it looked: sweep it now, before the first slot is
+     * taken. A pause after the store finds it current and sweeps it. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (!ga_gc_span_swept(s)) {
+      ga_gc_sweep_ensure(s);
+      ga_span_rescan(s);
+    }
   }
 }
 

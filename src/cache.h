@@ -51,6 +51,8 @@ typedef struct ga_cache {
    * set in a pause when this cache's spans got sweepBits. */
   int busy;
   int sweep_needed;
+  int sweep_owed; /* the background sweep gave some of its spans sweepBits:
+                   * becomes sweep_needed when that sweep ends (gc/sweep.c) */
   struct ga_cache *next, *prev; /* all caches, under ga_caches_lock */
 } ga_cache_t;
 

@@ -2,6 +2,7 @@
 
 #include "cache.h"
 #include "gc/collector.h"
+#include "gc/sweep.h"
 #include "heap.h"
 #include "malloc_int.h"
 
@@ -27,7 +28,11 @@ ga_span_t *ga_central_cache_span(unsigned spc, ga_cache_t *c) {
     ga_mutex_lock(&ct->lock);
     ga_span_t *s = ga_span_list_pop(&ct->partial);
     publish(ct);
-    if (s) set_owner(s, c);
+    if (s) {
+      /* Unswept since the last pause: swept here, before any owner. */
+      if (!ga_gc_span_swept(s)) ga_gc_sweep_central_taken(s);
+      set_owner(s, c);
+    }
     ga_mutex_unlock(&ct->lock);
     if (s) {
       ga_span_rescan(s);
@@ -76,6 +81,11 @@ bool ga_central_free(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn) {
 bool ga_central_uncache_span(unsigned spc, ga_span_t *s) {
   ga_central_t *ct = &ga_central[spc];
   ga_mutex_lock(&ct->lock);
+  /* Central spans are swept (the pause sweeps them, under these locks):
+   * this one is swept for the last cycle first, by its owner (the caller)
+   * or by the background sweep, which is waited for, so nothing writes its
+   * sweep state once it changes hands (gc/sweep.c). */
+  ga_gc_sweep_ensure(s);
   ga_spin_lock(&s->xlock);
   if (s->xqueued) {
     ga_spin_unlock(&s->xlock);
@@ -91,7 +101,7 @@ bool ga_central_uncache_span(unsigned spc, ga_span_t *s) {
   /* Garbage the collector queued for the last owner (a thread that
    * vanished in a fork child): applied now, after the remote frees, as
    * the owner would have (gc/sweep.c); central spans carry none. */
-  if (s->sweep_pending) ga_gc_sweep_owned_span(s);
+  if (ga_gc_span_pending(s)) ga_gc_sweep_owned_span(s);
   if (s->allocCount == 0) {
     ga_mutex_unlock(&ct->lock);
     ga_heap_free_span(s);

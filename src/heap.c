@@ -13,6 +13,7 @@ ga_mutex_t ga_heap_lock = GA_MUTEX_INIT;
 ga_heap_stats_t ga_heap_stats;
 uint64_t ga_heap_inuse_bytes;
 uint32_t ga_gc_cycle;
+uint32_t ga_gc_sweepgen;
 /* Huge spans (one arena group each) are not in the page allocator's
  * arenas; the collector visits them through this list (heap lock). */
 static ga_span_t *huge_spans;
@@ -35,9 +36,17 @@ static void record(ga_span_t *s, uintptr_t base, size_t npages) {
   __atomic_fetch_or(&a->page_inuse[pg >> 6], (uint64_t)1 << (pg & 63), __ATOMIC_RELAXED);
 }
 
+static void set_large_bit(ga_span_t *s, bool on) {
+  ga_arena_t *a = ga_arena_of(s->base);
+  size_t pg = (s->base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+  if (on) __atomic_fetch_or(&a->page_large[pg >> 6], (uint64_t)1 << (pg & 63), __ATOMIC_RELAXED);
+  else __atomic_fetch_and(&a->page_large[pg >> 6], ~((uint64_t)1 << (pg & 63)), __ATOMIC_RELAXED);
+}
+
 static void unrecord(ga_span_t *s) {
   ga_arena_t *a = ga_arena_of(s->base);
   size_t pg = (s->base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+  __atomic_fetch_and(&a->page_large[pg >> 6], ~((uint64_t)1 << (pg & 63)), __ATOMIC_RELAXED);
   __atomic_fetch_and(&a->page_inuse[pg >> 6], ~((uint64_t)1 << (pg & 63)), __ATOMIC_RELAXED);
   ga_arena_set_spans(s->base, s->npages, NULL);
   s->state = GA_SPAN_DEAD;
@@ -84,6 +93,9 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
     }
   }
   if (s) {
+    /* Born swept (gc/sweep.c): the pause that bumps the generation holds
+     * the heap lock. */
+    __atomic_store_n(&s->sweepgen, ga_gc_sweepgen, __ATOMIC_RELEASE);
     __atomic_store_n(&ga_heap_inuse_bytes, ga_heap_inuse_bytes + s->npages * GA_PAGE_SIZE,
                      __ATOMIC_RELAXED);
     if (spanclass == 0) {
@@ -91,6 +103,7 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
       s->gcflags = 0;
       s->gcmarkBits[0] = 0;
       s->site = 0;
+      set_large_bit(s, true);
       if (ga_arena_of(s->base)->huge) {
         s->prev = NULL;
         s->next = huge_spans;
@@ -253,6 +266,7 @@ bool ga_heap_split_cached(ga_span_t *s, size_t npages, ga_span_t **head, ga_span
     *tail = n;
   }
   ga_arena_set_spans(n->base, n->npages, n);
+  set_large_bit(n, true);
   STAT_ADD(large_objects, 1);
   return true;
 }
@@ -273,6 +287,47 @@ void ga_heap_for_each_span(void (*fn)(ga_span_t *s, void *arg), void *arg) {
     }
   }
 }
+
+void ga_heap_for_each_span_chunked(void (*fn)(ga_span_t *s, void *arg), void *arg) {
+  for (size_t k = 0;; k++) {
+    ga_mutex_lock(&ga_heap_lock);
+    bool more = k < ga_pages_arena_count();
+    ga_arena_t *a = more ? ga_pages_arena(k) : NULL;
+    ga_mutex_unlock(&ga_heap_lock);
+    if (!more) return;
+    for (size_t w0 = 0; w0 < GA_ARENA_WORDS; w0 += 16) {
+      ga_mutex_lock(&ga_heap_lock);
+      for (size_t w = w0; w < w0 + 16 && w < GA_ARENA_WORDS; w++) {
+        uint64_t bits = __atomic_load_n(&a->page_inuse[w], __ATOMIC_RELAXED);
+        while (bits) {
+          size_t pg = w * 64 + (size_t)__builtin_ctzll(bits);
+          bits &= bits - 1;
+          ga_span_t *s = a->spans[pg];
+          if (s) fn(s, arg);
+        }
+      }
+      ga_mutex_unlock(&ga_heap_lock);
+    }
+  }
+}
+
+void ga_heap_for_each_large_span(void (*fn)(ga_span_t *s, void *arg), void *arg) {
+  for (size_t k = 0; k < ga_pages_arena_count(); k++) {
+    ga_arena_t *a = ga_pages_arena(k);
+    for (size_t w = 0; w < GA_ARENA_WORDS; w++) {
+      uint64_t bits = __atomic_load_n(&a->page_large[w], __ATOMIC_RELAXED);
+      while (bits) {
+        size_t pg = w * 64 + (size_t)__builtin_ctzll(bits);
+        bits &= bits - 1;
+        ga_span_t *s = a->spans[pg];
+        if (s && s->spanclass == 0 && s->base == a->base + pg * GA_PAGE_SIZE) fn(s, arg);
+      }
+    }
+  }
+}
+
+void ga_heap_lock_huge(void) { ga_mutex_lock(&ga_heap_lock); }
+void ga_heap_unlock_huge(void) { ga_mutex_unlock(&ga_heap_lock); }
 
 void ga_heap_defer_unmap(bool on) {
   ga_mutex_lock(&ga_heap_lock);

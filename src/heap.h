@@ -60,6 +60,15 @@ extern ga_heap_stats_t ga_heap_stats; /* huge_pages under ga_heap_lock; the rest
 /* Calls fn for every in-use span (heap lock held by the caller), except
  * huge ones (arena groups of their own): ga_heap_for_each_huge_span. */
 void ga_heap_for_each_span(void (*fn)(ga_span_t *s, void *arg), void *arg);
+/* Like ga_heap_for_each_span without the heap lock held by the caller:
+ * takes it around every 1024 pages (fn runs with it held). */
+void ga_heap_for_each_span_chunked(void (*fn)(ga_span_t *s, void *arg), void *arg);
+/* Large spans in the page allocator's arenas (heap lock held; in use or
+ * cached: the callee checks the state). */
+void ga_heap_for_each_large_span(void (*fn)(ga_span_t *s, void *arg), void *arg);
+/* The heap lock, for ga_heap_for_each_huge_span outside a pause. */
+void ga_heap_lock_huge(void);
+void ga_heap_unlock_huge(void);
 void ga_heap_for_each_huge_span(void (*fn)(ga_span_t *s, void *arg), void *arg);
 /* Bytes of pages in in-use spans (written under the heap lock, read racily
  * by the collector's trigger). */

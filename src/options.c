@@ -47,7 +47,7 @@ static const option_desc_t table[GA_OPT_COUNT] = {
     [GA_OPT_LARGE_CACHE] = {"GOALLOC_LARGE_CACHE", KIND_BOOL, 1, 0, 1, NULL,
                             "per-thread cache of freed large blocks' pages (up to 8 spans, 32 MiB)"},
     [GA_OPT_GC_CONCURRENT] = {"GOALLOC_GC_CONCURRENT", KIND_BOOL, 1, 0, 1, NULL,
-                              "collector: mark concurrently with the program (two short pauses) "
+                              "collector: mark concurrently with the program (one short pause) "
                               "where the kernel tracks written pages, or in one pause"},
 };
 

@@ -44,6 +44,8 @@ enum { GA_SPAN_NOSCAN = 1, GA_SPAN_MANUAL = 2 }; /* gcflags: the kind's bits */
 
 /* Collections completed; large spans record it when allocated. */
 extern uint32_t ga_gc_cycle;
+/* Sweep generation (Go's mheap.sweepgen): +2 in every pause (gc/sweep.c). */
+extern uint32_t ga_gc_sweepgen;
 
 /* Which list a small span is on (owned spans: its cache's; else central's). */
 enum {
@@ -99,6 +101,9 @@ typedef struct ga_span {
   uint8_t gcflags;       /* GA_SPAN_NOSCAN | GA_SPAN_MANUAL */
   uint8_t sweep_pending; /* sweepBits has bits the owner must apply */
   uint32_t gcgen;        /* large: ga_gc_cycle when allocated (heap lock) */
+  uint32_t sweepgen;     /* small: ga_gc_sweepgen - 2 unswept, - 1 being swept,
+                          * = swept (gc/sweep.c); set to the current one when
+                          * the heap makes the span (heap lock) */
   uint32_t site;         /* large, leak mode: allocation site */
   uint32_t *sites;       /* small, leak mode: allocation site per slot */
   /* Mark bits: written only inside a collection's pause, cleared before it

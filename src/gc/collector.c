@@ -194,6 +194,11 @@ typedef struct {
   uint64_t begin_ns, first_ns; /* of which tracking, the first full mark */
   int rounds;
   uint64_t gate_ns, roots_ns, rescan_ns, drain_ns, sweep_ns; /* the pause, in parts */
+  bool lazy;           /* the pause swept only current and large spans */
+  uint64_t markend_ns; /* the pause: ga_gc_mark_end (gives the gray list back) */
+  uint64_t restart_ns; /* the pause: waking the world (locks and gate are
+                        * released just before) */
+  uint64_t bgsweep_ns; /* the rest, after the pause */
   size_t preclean_pages;
   unsigned nthreads;
   bool ok;
@@ -304,11 +309,22 @@ static void pause_begin(cycle_t *cy) {
 }
 
 static void pause_end(cycle_t *cy) {
-  ga_gc_stw_start_world();
+  /* Locks and the gate first, the world last: released after the restart,
+   * they kept slow paths waiting while the restarted threads had the CPUs
+   * and this one waited its turn to unlock (up to 9 ms of GCBench's pauses
+   * on 2 CPUs). The stopped threads hold none of them; unregistered ones
+   * may take them now, as they may at any time outside a pause. */
   ga_mutex_unlock(&fin_lock);
   ga_unlock_all();
   stopping_end();
-  cy->pause_ns = ga_os_nanotime() - cy->pause_ns;
+  /* The pause ends when the world is released (the wake-up issued).
+   * With more runnable threads than CPUs this thread then waits its turn
+   * for a CPU, often for milliseconds, while the others run: shown in
+   * GCTRACE as "restart", not counted as pause. */
+  uint64_t t0 = ga_os_nanotime();
+  cy->pause_ns = t0 - cy->pause_ns;
+  ga_gc_stw_start_world();
+  cy->restart_ns = ga_os_nanotime() - t0;
 }
 
 static void cycle_locked(void *arg) {
@@ -365,12 +381,15 @@ static void pause_final(void *arg) {
   ga_gc_mark_drain(NULL);
   fin_scan();
   uint64_t t5 = ga_os_nanotime();
-  ga_gc_sweep_pause(&cy->sweep);
+  ga_gc_sweep_pause_lazy(&cy->sweep);
+  cy->lazy = true;
   cy->sweep_ns = ga_os_nanotime() - t5;
   cy->roots_ns = t3 - t2;
   cy->rescan_ns = t4 - t3;
   cy->drain_ns = t5 - t4;
+  uint64_t t6 = ga_os_nanotime();
   ga_gc_mark_end();
+  cy->markend_ns = ga_os_nanotime() - t6;
   __atomic_store_n(&ga_gc_cycle, ga_gc_cycle + 1, __ATOMIC_RELAXED);
   __atomic_store_n(&ga_gc_phase, GA_GC_IDLE, __ATOMIC_RELAXED);
   pause_end(cy);
@@ -442,12 +461,12 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
   if (cy->concurrent)
     ga_snprintf(conc, sizeof conc,
                 "concurrent mark %lu.%03lu ms (tracking %lu.%03lu, first %lu.%03lu, %d rounds, %lu pages rescanned, assists %lu MB), pause: gate %lu.%03lu, "
-                "roots %lu.%03lu, written pages %lu.%03lu, drain %lu.%03lu, sweep %lu.%03lu ms; ",
+                "roots %lu.%03lu, written pages %lu.%03lu, drain %lu.%03lu, sweep %lu.%03lu, mark end %lu.%03lu, restart %lu.%03lu ms, background sweep %lu.%03lu ms; ",
                 MS(cy->conc_ns), MS(cy->begin_ns), MS(cy->first_ns), cy->rounds,
                 (unsigned long)cy->preclean_pages,
                 (unsigned long)(__atomic_exchange_n(&ga_gc_assist_bytes, 0, __ATOMIC_RELAXED) >> 20),
                 MS(cy->gate_ns), MS(cy->roots_ns),
-                MS(cy->rescan_ns), MS(cy->drain_ns), MS(cy->sweep_ns));
+                MS(cy->rescan_ns), MS(cy->drain_ns), MS(cy->sweep_ns), MS(cy->markend_ns), MS(cy->restart_ns), MS(cy->bgsweep_ns));
   ga_printf(2,
             "gc %lu @%lu.%03lus: %spause %lu.%03lu ms (stop %lu.%03lu), cycle %lu.%03lu ms, "
             "%u threads, heap %lu -> %lu MB (goal %lu MB), marked %lu MB, %s %lu objects (%lu KB), skipped %lu spans\n",
@@ -503,6 +522,13 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
   else ga_gc_roots_with_loader_locked(cycle_locked, &cy);
   if (cy.ok) {
     ga_gc_sweep_after(&cy.sweep);
+    if (cy.lazy) {
+      /* The sweep the pause left, before the next cycle may mark. */
+      uint64_t ts = ga_os_nanotime();
+      ga_gc_sweep_background(&cy.sweep);
+      ga_gc_sweep_after(&cy.sweep);
+      cy.bgsweep_ns = ga_os_nanotime() - ts;
+    }
     uint64_t wall = ga_os_nanotime() - t0;
     stats.cycles++;
     stats.pauses++;

@@ -55,8 +55,26 @@ void ga_gc_thread_exiting(void);
 
 /* sweep.c: the owner of s applies its sweepBits; true if slots were freed. */
 bool ga_gc_sweep_owned_span(ga_span_t *s);
-/* The owner of s, which has no objects left: drop its pending sweep. */
-void ga_gc_sweep_forget(ga_span_t *s);
+/* The owner of s (or the central lock holder taking it from its owner):
+ * makes sure s is swept for the last cycle (claims and sweeps it, or
+ * waits while the background sweep does) and applies its pending
+ * sweepBits. True if slots were freed. Before s is allocated from, and
+ * before its pending bits are dropped or it changes hands (gc/sweep.c). */
+bool ga_gc_sweep_ensure_slow(ga_span_t *s);
+static inline bool ga_gc_span_swept(const ga_span_t *s) {
+  uint32_t g = __atomic_load_n(&ga_gc_sweepgen, __ATOMIC_ACQUIRE);
+  return __atomic_load_n(&s->sweepgen, __ATOMIC_ACQUIRE) == g;
+}
+/* sweep_pending is written by whoever holds the span's sweep claim and
+ * published by its release store of sweepgen: read it only after
+ * ga_gc_span_swept said yes (acquire), as an atomic. */
+static inline bool ga_gc_span_pending(const ga_span_t *s) {
+  return __atomic_load_n(&s->sweep_pending, __ATOMIC_RELAXED) != 0;
+}
+static inline bool ga_gc_sweep_ensure(ga_span_t *s) {
+  if (ga_gc_span_swept(s) && !ga_gc_span_pending(s)) return false;
+  return ga_gc_sweep_ensure_slow(s);
+}
 
 void ga_gc_fork_prepare(void);
 void ga_gc_fork_prepare_late(void);

@@ -283,8 +283,11 @@ unsigned ga_gc_stw_stop_world(void) {
 void ga_gc_stw_start_world(void) {
   stopper = 0;
   __atomic_store_n(&world_gen, world_gen + 1, __ATOMIC_SEQ_CST);
-  futex(&world_gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+  /* Unlocked before the wake: with more runnable threads than CPUs this
+   * thread is preempted when it wakes them, and registrations must not
+   * wait for it to run again. */
   ga_mutex_unlock(&reg_lock);
+  futex(&world_gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
 
 /* ---- iteration ---- */

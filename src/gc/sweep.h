@@ -11,6 +11,7 @@
 typedef struct {
   bool leak;        /* report garbage instead of freeing it */
   ga_span_t *empty; /* central spans the pause emptied, freed after it */
+  uint32_t gen;     /* the background sweep: ga_gc_sweepgen it sweeps to */
 } ga_gc_sweep_ctx_t;
 
 typedef struct {
@@ -22,6 +23,15 @@ extern ga_gc_sweep_stats_t ga_gc_sweep_stats;
 bool ga_gc_sweep_begin(ga_gc_sweep_ctx_t *ctx);
 /* In the pause, after marking (every allocator lock held). */
 void ga_gc_sweep_pause(ga_gc_sweep_ctx_t *ctx);
+/* The lazy sweep's part of the pause: bumps ga_gc_sweepgen, sweeps every
+ * cache's current spans and the large spans (central and listed owned
+ * spans are left to ga_gc_sweep_background and their owners). */
+void ga_gc_sweep_pause_lazy(ga_gc_sweep_ctx_t *ctx);
+/* After the pause (no lock held): claims and sweeps every other span,
+ * frees large garbage, and returns when no span is left unswept. */
+void ga_gc_sweep_background(ga_gc_sweep_ctx_t *ctx);
+/* A cache takes central span s (central lock held): swept first. */
+void ga_gc_sweep_central_taken(ga_span_t *s);
 /* After the world restarted and the allocator locks are released. */
 void ga_gc_sweep_after(ga_gc_sweep_ctx_t *ctx);
 
