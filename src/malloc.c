@@ -427,6 +427,7 @@ static void fork_child(void) {
   for (unsigned i = 0; i < GA_NUM_CACHE_CLASSES; i++) ga_mutex_reset(&ga_central[i].lock);
   ga_scavenger_fork_child();
   ga_caches_fork_child();
+  ga_gc_fork_child_late();
 }
 
 static void register_fork_handlers(void) {

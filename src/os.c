@@ -416,6 +416,15 @@ static void *internal_start(void *fn) {
   return ((void *(*)(void *))fn)(NULL);
 }
 
+bool ga_os_signal_handler(int sig, void (*fn)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = fn;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, NULL) == 0;
+}
+
 bool ga_os_thread_start(void *(*fn)(void *)) {
   pthread_attr_t attr;
   pthread_t t;

@@ -101,6 +101,9 @@ int ga_os_sigmask(int how, const sigset_t *set, sigset_t *old);
  * registered with the collector (preload/override_pthread.c checks the
  * flag below). */
 bool ga_os_thread_start(void *(*fn)(void *));
+/* Installs fn for sig (SA_RESTART, so the program's system calls are
+ * restarted); false if the kernel refused. */
+bool ga_os_signal_handler(int sig, void (*fn)(int));
 /* The collector's stop signal: left unblocked in a thread while it starts
  * a background thread (gc/stw.c sets it). */
 extern int ga_os_thread_keep_signal;

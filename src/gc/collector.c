@@ -81,6 +81,8 @@ static void stopping_end(void) {
 
 static ga_mutex_t gc_lock = GA_MUTEX_INIT;
 static ga_mutex_t enable_lock = GA_MUTEX_INIT;
+/* One leak report at a time (exit, signal); taken before gc_lock. */
+static ga_mutex_t leak_report_lock = GA_MUTEX_INIT;
 static pid_t gc_lock_owner;
 static int disabled;       /* goalloc_gc_disable nesting */
 static bool constructed;   /* libc is up: threads may register */
@@ -631,6 +633,7 @@ void ga_gc_init_from_options(void) {
 }
 
 static void leak_at_exit(void);
+static void leak_signal_start(void);
 
 /* Called from malloc.c's constructor, once libc is up. */
 void ga_gc_constructor(void) {
@@ -642,6 +645,7 @@ void ga_gc_constructor(void) {
   if (ga_gc_mode == GOALLOC_GC_LEAK) {
     ga_gc_leak_init();
     atexit(leak_at_exit);
+    leak_signal_start();
   }
   arm_auto();
 }
@@ -853,18 +857,83 @@ long goalloc_gc_leak_report(int fd) {
   return ga_gc_leak_print(fd);
 }
 
-static void leak_at_exit(void) {
+/* Reports go to stderr or GOALLOC_LEAK_FILE. The file is truncated by
+ * the first report of the process and appended to by the next ones (a
+ * report on a signal, then the one at exit). */
+static bool leak_file_written;
+
+static void leak_report_to_destination(int sig) {
   const char *file = ga_os_getenv("GOALLOC_LEAK_FILE");
   int fd = 2;
   if (file && *file) {
-    fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC | (leak_file_written ? O_APPEND : O_TRUNC),
+              0644);
     if (fd < 0) {
       ga_printf(2, "goalloc: cannot open GOALLOC_LEAK_FILE=%s; reporting to stderr\n", file);
       fd = 2;
+    } else {
+      leak_file_written = true;
     }
   }
+  if (sig) ga_printf(fd, "goalloc: leak report on signal %d (pid %d)\n", sig, (int)getpid());
   goalloc_gc_leak_report(fd);
   if (fd != 2) close(fd);
+}
+
+static void leak_at_exit(void) {
+  ga_mutex_lock(&leak_report_lock);
+  leak_report_to_destination(0);
+  ga_mutex_unlock(&leak_report_lock);
+}
+
+/* GOALLOC_LEAK_SIGNAL: the handler only counts the request and wakes a
+ * reporter thread (a report collects, takes locks and allocates, none of
+ * which a signal handler may do). The reporter is one of goalloc's
+ * internal threads: every signal blocked, not stopped by collections. */
+static int leak_requests; /* futex word */
+static int leak_signal;
+static bool leak_reporter_running;
+
+static void leak_signal_handler(int sig) {
+  (void)sig;
+  int e = errno;
+  __atomic_fetch_add(&leak_requests, 1, __ATOMIC_RELEASE);
+  ga_os_futex_wake(&leak_requests);
+  errno = e;
+}
+
+static void *leak_reporter_main(void *arg) {
+  (void)arg;
+  int seen = __atomic_load_n(&leak_requests, __ATOMIC_ACQUIRE);
+  for (;;) {
+    int now;
+    while ((now = __atomic_load_n(&leak_requests, __ATOMIC_ACQUIRE)) == seen)
+      ga_os_futex_wait(&leak_requests, seen);
+    seen = now;
+    ga_mutex_lock(&leak_report_lock);
+    leak_report_to_destination(leak_signal);
+    ga_mutex_unlock(&leak_report_lock);
+  }
+  return NULL;
+}
+
+static void leak_signal_start(void) {
+  int sig = (int)ga_option(GA_OPT_LEAK_SIGNAL);
+  if (!sig) return;
+  if (sig == ga_gc_stw_signal() || sig == SIGKILL || sig == SIGSTOP) {
+    ga_printf(2, "goalloc: GOALLOC_LEAK_SIGNAL=%d cannot be used (the collector's stop signal, "
+                 "SIGKILL or SIGSTOP); no leak reports on a signal\n", sig);
+    return;
+  }
+  leak_signal = sig;
+  if (!ga_os_thread_start(leak_reporter_main)) {
+    ga_printf(2, "goalloc: cannot start the leak reporter thread; no leak reports on signal %d\n",
+              sig);
+    return;
+  }
+  leak_reporter_running = true;
+  if (!ga_os_signal_handler(sig, leak_signal_handler))
+    ga_printf(2, "goalloc: cannot install a handler for GOALLOC_LEAK_SIGNAL=%d\n", sig);
 }
 
 /* ---- fork ---- */
@@ -892,4 +961,12 @@ void ga_gc_fork_child(void) {
   ga_gc_roots_fork_child();
   ga_gc_stw_atfork_child(); /* resets the registry lock, keeps our record */
   ga_gc_conc_fork_child();  /* no worker; arenas untracked */
+  ga_mutex_reset(&leak_report_lock);
+}
+
+/* After every allocator lock is reset (malloc.c): the child's own leak
+ * reporter, the parent's did not come along. */
+void ga_gc_fork_child_late(void) {
+  if (leak_reporter_running && !ga_os_thread_start(leak_reporter_main))
+    leak_reporter_running = false;
 }

@@ -81,5 +81,6 @@ void ga_gc_fork_prepare_late(void);
 void ga_gc_fork_parent_early(void);
 void ga_gc_fork_parent(void);
 void ga_gc_fork_child(void);
+void ga_gc_fork_child_late(void);
 
 #endif
