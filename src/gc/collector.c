@@ -891,6 +891,9 @@ static void leak_at_exit(void) {
  * which a signal handler may do). The reporter is one of goalloc's
  * internal threads: every signal blocked, not stopped by collections. */
 static int leak_requests; /* futex word */
+static int leak_handled;  /* requests answered (the reporter's; not reset at its
+                           * start: a fork child's reporter may start after
+                           * the child's first request) */
 static int leak_signal;
 static bool leak_reporter_running;
 
@@ -904,12 +907,11 @@ static void leak_signal_handler(int sig) {
 
 static void *leak_reporter_main(void *arg) {
   (void)arg;
-  int seen = __atomic_load_n(&leak_requests, __ATOMIC_ACQUIRE);
   for (;;) {
     int now;
-    while ((now = __atomic_load_n(&leak_requests, __ATOMIC_ACQUIRE)) == seen)
-      ga_os_futex_wait(&leak_requests, seen);
-    seen = now;
+    while ((now = __atomic_load_n(&leak_requests, __ATOMIC_ACQUIRE)) == leak_handled)
+      ga_os_futex_wait(&leak_requests, leak_handled);
+    leak_handled = now;
     ga_mutex_lock(&leak_report_lock);
     leak_report_to_destination(leak_signal);
     ga_mutex_unlock(&leak_report_lock);

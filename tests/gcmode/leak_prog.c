@@ -3,11 +3,13 @@
  * with GOALLOC_GC=leak; both must find the same unreachable blocks.
  * With an argument "clean" it frees or keeps everything. With "signal"
  * (leak_signal.sh) it leaks as usual, sends itself SIGUSR2 and sleeps until
- * the report on that signal is in $GOALLOC_LEAK_FILE, then leaks a list of
+ * the report on that signal is in $GOALLOC_LEAK_FILE, forks a child that
+ * does the same (and exits without an exit report), then leaks a list of
  * 3 more nodes and exits. */
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +56,26 @@ void *thread_leak(void *arg) {
   return NULL;
 }
 
+/* Sends SIGUSR2 to this process and waits until the file holds `want`
+ * reports. The report comes from goalloc's reporter thread while this one
+ * sleeps. */
+static int signal_report(const char *file, int want) {
+  kill(getpid(), SIGUSR2);
+  for (int i = 0; i < 400; i++) {
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    FILE *f = fopen(file, "r");
+    char line[512];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+      if (strstr(line, "leak summary")) n++;
+    if (f) fclose(f);
+    if (n >= want) return 1;
+  }
+  fprintf(stderr, "no report %d on SIGUSR2 after 20 s\n", want);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int clean = argc > 1 && !strcmp(argv[1], "clean");
   kept_global = make_list(10);
@@ -71,24 +93,12 @@ int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "signal")) {
     const char *file = getenv("GOALLOC_LEAK_FILE");
     if (!file) return 2;
-    kill(getpid(), SIGUSR2);
-    /* The report comes from goalloc's reporter thread while this one
-     * sleeps (nanosleep would fail with EINTR if the handler did not
-     * restart it; it is not retried here on purpose: returns early). */
-    int found = 0;
-    for (int i = 0; i < 400 && !found; i++) {
-      struct timespec ts = {0, 50 * 1000 * 1000};
-      nanosleep(&ts, NULL);
-      FILE *f = fopen(file, "r");
-      char line[512];
-      while (f && fgets(line, sizeof line, f))
-        if (strstr(line, "leak summary")) found = 1;
-      if (f) fclose(f);
-    }
-    if (!found) {
-      fprintf(stderr, "no report on SIGUSR2 after 20 s\n");
-      return 1;
-    }
+    if (!signal_report(file, 1)) return 1;
+    /* A fork child has a reporter of its own. */
+    pid_t pid = fork();
+    if (pid == 0) _exit(signal_report(file, 2) ? 0 : 1); /* no exit report */
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) return 1;
     sink = make_list(3);
     sink = NULL;
   }
