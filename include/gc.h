@@ -1,6 +1,9 @@
 /* gc.h: the Boehm collector's (libgc, bdwgc) interface over goalloc's
  * collector, so that a program written for libgc builds unchanged with
- * `-I<goalloc>/include ... -lgoalloc` (also as <gc/gc.h>).
+ * `-I<goalloc>/include ... -lgoalloc-gc -lgoalloc` (also as <gc/gc.h>;
+ * `pkg-config goalloc-gc`). The GC_* entry points are in libgoalloc-gc,
+ * not in libgoalloc, so that preloading libgoalloc into a program built
+ * with the real libgc leaves that program's collector alone.
  *
  * What is compatible: the allocation calls and macros (GC_MALLOC,
  * GC_MALLOC_ATOMIC, the UNCOLLECTABLE and IGNORE_OFF_PAGE variants, GC_NEW*,

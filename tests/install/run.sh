@@ -9,13 +9,14 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # 1. Exactly the libc names of the version script, the C++ operators and
-#    goalloc_* and GC_* (the libgc-compatible API): nothing internal leaks
-#    (ga_* would collide with programs).
+#    goalloc_*: nothing internal leaks (ga_* would collide with programs),
+#    and no GC_* name (those are libgoalloc-gc's: preloading libgoalloc into
+#    a program built with the real libgc must not take over its GC_malloc).
 so=$build/libgoalloc.so
 nm -D --defined-only "$so" | awk '{print $3}' | sed 's/@.*//' | sort -u > "$work/exported"
-grep -vE '^ *(goalloc_|GC_)\*' "$src/preload/goalloc.map" | tr ';' '\n' | sed 's/[[:space:]]//g' |
+grep -vE '^ *goalloc_\*' "$src/preload/goalloc.map" | tr ';' '\n' | sed 's/[[:space:]]//g' |
   grep -E '^[A-Za-z_][A-Za-z0-9_]*$' | grep -vE '^(global|local)$' | sort -u > "$work/listed"
-bad=$(grep -vxFf "$work/listed" "$work/exported" | grep -vE '^(goalloc_|GC_)' || true)
+bad=$(grep -vxFf "$work/listed" "$work/exported" | grep -vE '^goalloc_' || true)
 [ -z "$bad" ] || fail "unexpected exported symbols: $bad"
 missing=$(grep -vxFf "$work/exported" "$work/listed" || true)
 [ -z "$missing" ] || fail "symbols listed in goalloc.map but not exported: $missing"
@@ -23,6 +24,14 @@ for s in malloc free calloc realloc posix_memalign aligned_alloc malloc_usable_s
   grep -qx "$s" "$work/exported" || fail "$s not exported"
 done
 echo "exports: $(wc -l < "$work/exported") symbols, all expected"
+gcso=$build/libgoalloc-gc.so
+nm -D --defined-only "$gcso" | awk '{print $3}' | sed 's/@.*//' | sort -u > "$work/gc_exported"
+bad=$(grep -vE '^GC_' "$work/gc_exported" || true)
+[ -z "$bad" ] || fail "libgoalloc-gc exports more than GC_*: $bad"
+for s in GC_malloc GC_malloc_atomic GC_gcollect GC_register_finalizer GC_pthread_create; do
+  grep -qx "$s" "$work/gc_exported" || fail "$s not exported by libgoalloc-gc"
+done
+echo "libgoalloc-gc exports: $(wc -l < "$work/gc_exported") GC_* symbols"
 
 # 2. meson install into a staging root.
 meson install -C "$build" --destdir "$work/root" --quiet >/dev/null
@@ -30,6 +39,8 @@ pc=$(find "$work/root" -name goalloc.pc | head -1)
 [ -n "$pc" ] || fail "goalloc.pc not installed"
 find "$work/root" -name goalloc.h | grep -q . || fail "goalloc.h not installed"
 find "$work/root" -name 'libgoalloc.a' | grep -q . || fail "libgoalloc.a not installed"
+find "$work/root" -name goalloc-gc.pc | grep -q . || fail "goalloc-gc.pc not installed"
+find "$work/root" -path '*gc/gc.h' | grep -q . || fail "gc/gc.h not installed"
 
 # 3. An application linked through pkg-config (shared), then statically.
 cat > "$work/app.c" <<'C'
@@ -59,3 +70,49 @@ cc -static "$work/app.c" $(pkg-config --cflags goalloc) "$libdir/libgoalloc.a" -
 out=$("$work/app_static")
 [ "$out" = "0.1.0 hello 112" ] || fail "static app printed '$out'"
 echo "install, pkg-config (shared) and static link: OK"
+
+# 4. A program written for libgc, built through pkg-config goalloc-gc.
+cat > "$work/gcapp.c" <<'C'
+#include <gc.h>
+#include <stdio.h>
+int main(void) {
+  GC_INIT();
+  void **p = GC_MALLOC(64);
+  for (int i = 0; i < 100000; i++) GC_MALLOC(64); /* garbage */
+  GC_gcollect();
+  printf("%s %d\n", p && GC_get_heap_size() > 0 ? "ok" : "bad", (int)GC_size(p) >= 64);
+  return 0;
+}
+C
+cc "$work/gcapp.c" $(pkg-config --cflags --libs goalloc-gc) -o "$work/gcapp"
+out=$(LD_LIBRARY_PATH=$libdir "$work/gcapp")
+[ "$out" = "ok 1" ] || fail "gc.h app printed '$out'"
+echo "libgc-style app through pkg-config goalloc-gc: OK"
+
+# 5. The same program built against Debian's real libgc, with libgoalloc
+#    preloaded: GC_malloc must stay libgc's.
+if [ -e /usr/include/gc.h ] && echo 'int main(void){return 0;}' | cc -x c - -lgc -o "$work/t" 2>/dev/null; then
+  cat > "$work/realgc.c" <<'C'
+#define _GNU_SOURCE
+#include <gc.h>
+#include <dlfcn.h>
+#include <stdio.h>
+int main(void) {
+  GC_INIT();
+  void *p = GC_MALLOC(64);
+  Dl_info di;
+  void *sym = dlsym(RTLD_DEFAULT, "GC_malloc");
+  if (!p || !sym || !dladdr(sym, &di)) return 2;
+  printf("%s\n", di.dli_fname);
+  return 0;
+}
+C
+  cc -I/usr/include "$work/realgc.c" -lgc -ldl -o "$work/realgc"
+  out=$(LD_PRELOAD=$so "$work/realgc")
+  case "$out" in
+    *libgc.so*) echo "real libgc program with libgoalloc preloaded: GC_malloc from $out" ;;
+    *) fail "GC_malloc resolved to '$out' with libgoalloc preloaded, not libgc" ;;
+  esac
+else
+  echo "real libgc not installed (libgc-dev): check 5 skipped"
+fi
