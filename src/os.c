@@ -409,11 +409,49 @@ int ga_os_thread_keep_signal;
 /* The new thread blocks every signal first thing; until then it has the
  * creator's mask minus everything but the collector's stop signal, which
  * is only ever sent to a given (registered) thread. */
+static int internal_threads; /* running internal threads */
+
 static void *internal_start(void *fn) {
   sigset_t all;
   sigfillset(&all);
   ga_os_sigmask(SIG_SETMASK, &all, NULL);
-  return ((void *(*)(void *))fn)(NULL);
+  __atomic_fetch_add(&internal_threads, 1, __ATOMIC_RELAXED);
+  void *r = ((void *(*)(void *))fn)(NULL);
+  __atomic_fetch_sub(&internal_threads, 1, __ATOMIC_RELAXED);
+  return r;
+}
+
+/* glibc ends the process (exit(0)) when its last thread exits, counting
+ * ours: a program whose main thread calls pthread_exit and whose other
+ * threads then finish would live on forever with the scavenger or the
+ * collector's threads. So they wait with a timeout and, when idle, ask
+ * this: the main thread is a zombie (it called pthread_exit) and every
+ * other thread is one of ours. Then they return, and the last one out
+ * makes glibc call exit(0), as the program's last thread would have. */
+bool ga_os_program_threads_gone(void) {
+  char buf[512];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')'); /* the command name may hold anything */
+  if (!p || p[1] != ' ') return false;
+  char state = p[2];
+  /* Field 20 (num_threads); p + 2 is field 3. */
+  int field = 3;
+  for (p += 2; *p && field < 20; p++)
+    if (*p == ' ') field++;
+  long nthreads = strtol(p, NULL, 10);
+  return state == 'Z' && nthreads <= __atomic_load_n(&internal_threads, __ATOMIC_RELAXED) + 1;
+}
+
+void ga_os_futex_wait_ms(int *addr, int val, unsigned ms) {
+  int saved = errno;
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+  errno = saved;
 }
 
 bool ga_os_signal_handler(int sig, void (*fn)(int)) {

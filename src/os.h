@@ -101,6 +101,14 @@ int ga_os_sigmask(int how, const sigset_t *set, sigset_t *old);
  * registered with the collector (preload/override_pthread.c checks the
  * flag below). */
 bool ga_os_thread_start(void *(*fn)(void *));
+/* For internal threads, when idle: has the program's last thread exited
+ * (main thread a zombie, every other thread internal)? Then they must
+ * return, so the process can end (os.c). Reads /proc/self/stat. */
+bool ga_os_program_threads_gone(void);
+/* How long an idle internal thread waits before it asks again. */
+#define GA_OS_IDLE_CHECK_MS 250
+/* futex wait with a timeout (spurious and timed-out returns alike). */
+void ga_os_futex_wait_ms(int *addr, int val, unsigned ms);
 /* Installs fn for sig (SA_RESTART, so the program's system calls are
  * restarted); false if the kernel refused. */
 bool ga_os_signal_handler(int sig, void (*fn)(int));

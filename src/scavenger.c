@@ -1,9 +1,7 @@
 #include "scavenger.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <stdbool.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,9 +94,13 @@ static void *scavenger_main(void *arg) {
      * so at least one of the two sees the other (no lost wakeup). */
     int w = __atomic_load_n(&wake_word, __ATOMIC_SEQ_CST);
     __atomic_store_n(&sleeping, 1, __ATOMIC_SEQ_CST);
-    if (!excess_pages() && !cached_pages())
-      syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, w, NULL, NULL, 0);
+    bool idle = !excess_pages() && !cached_pages();
+    if (idle) ga_os_futex_wait_ms(&wake_word, w, GA_OS_IDLE_CHECK_MS);
     __atomic_store_n(&sleeping, 0, __ATOMIC_RELAXED);
+    /* Idle, and the program's threads have all exited: let the process
+     * end (os.c). */
+    if (idle && __atomic_load_n(&wake_word, __ATOMIC_RELAXED) == w && ga_os_program_threads_gone())
+      return arg;
   }
   return arg;
 }
@@ -127,9 +129,7 @@ void ga_scavenger_kick(void) {
   __atomic_fetch_add(&wake_word, 0, __ATOMIC_SEQ_CST); /* a full barrier TSan understands */
   if (__atomic_load_n(&sleeping, __ATOMIC_SEQ_CST)) {
     __atomic_fetch_add(&wake_word, 1, __ATOMIC_RELEASE);
-    int saved = errno;
-    syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-    errno = saved;
+    ga_os_futex_wake(&wake_word);
   }
 }
 

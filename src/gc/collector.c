@@ -85,6 +85,9 @@ static ga_mutex_t enable_lock = GA_MUTEX_INIT;
 static ga_mutex_t leak_report_lock = GA_MUTEX_INIT;
 static pid_t gc_lock_owner;
 static int disabled;       /* goalloc_gc_disable nesting */
+static uint64_t last_cycle_end_ns; /* written under gc_lock, read racily (periodic_main) */
+static int periodic_child_pending; /* a fork child restarts periodic_main lazily */
+static void periodic_start(void);
 static bool constructed;   /* libc is up: threads may register */
 static bool trace;
 static ga_gc_pacer_t pacer;
@@ -532,6 +535,7 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
       cy.bgsweep_ns = ga_os_nanotime() - ts;
     }
     uint64_t wall = ga_os_nanotime() - t0;
+    __atomic_store_n(&last_cycle_end_ns, t0 + wall, __ATOMIC_RELAXED);
     stats.cycles++;
     stats.pauses++;
     stats.last_pause_ns = cy.pause_ns;
@@ -569,6 +573,15 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
 }
 
 void ga_gc_collect_auto(void) {
+  if (GA_UNLIKELY(__atomic_load_n(&periodic_child_pending, __ATOMIC_RELAXED)) &&
+      __atomic_exchange_n(&periodic_child_pending, 0, __ATOMIC_ACQ_REL)) {
+    /* A fork child's first slow path (ga_gc_fork_child_late). */
+    if (ga_gc_auto) periodic_start();
+    ga_mutex_lock(&gc_lock);
+    set_trigger();
+    ga_mutex_unlock(&gc_lock);
+    return;
+  }
   if (!ga_gc_auto || __atomic_load_n(&disabled, __ATOMIC_RELAXED)) return;
   if (__atomic_load_n(&gc_lock_owner, __ATOMIC_RELAXED) == my_tid()) return;
   /* Another thread may have collected while we waited to get here. */
@@ -597,8 +610,51 @@ void ga_gc_collect_background(void) {
 /* Automatic cycles: not in leak mode, not with GOGC off, and only once libc
  * is up (the constructor registers the main thread first). Derived from
  * that state wherever it changes. */
+/* GOALLOC_GC_PERIOD_MS (Go's forcegc): a thread of goalloc's own (every
+ * signal blocked, unregistered, like the worker) that runs a cycle when
+ * none ended for a period, so an idle program's garbage is reclaimed too.
+ * It runs while automatic cycles are on; started by the first arm_auto
+ * that finds them on, and again in a fork child. */
+static int periodic_running;
+
+static void *periodic_main(void *arg) {
+  (void)arg;
+  uint64_t period = (uint64_t)ga_option(GA_OPT_GC_PERIOD) * 1000000u;
+  for (;;) {
+    uint64_t now = ga_os_nanotime();
+    uint64_t last = __atomic_load_n(&last_cycle_end_ns, __ATOMIC_RELAXED);
+    if (last < start_ns) last = start_ns;
+    if (ga_os_program_threads_gone()) return NULL; /* let the process end (os.c) */
+    if (now - last < period) {
+      uint64_t wait = (last + period - now + 999999) / 1000000;
+      if (wait > GA_OS_IDLE_CHECK_MS) wait = GA_OS_IDLE_CHECK_MS;
+      ga_os_sleep_ms((unsigned)(wait ? wait : 1));
+      continue;
+    }
+    if (__atomic_load_n(&ga_gc_auto, __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&disabled, __ATOMIC_RELAXED))
+      collect(false, true);
+    else
+      ga_os_sleep_ms(GA_OS_IDLE_CHECK_MS);
+  }
+  return NULL;
+}
+
+static void periodic_start(void) {
+  if (!ga_option(GA_OPT_GC_PERIOD)) return;
+  int expected = 0;
+  if (!__atomic_compare_exchange_n(&periodic_running, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_RELAXED))
+    return;
+  if (!ga_os_thread_start(periodic_main)) {
+    __atomic_store_n(&periodic_running, 0, __ATOMIC_RELEASE);
+    ga_printf(2, "goalloc: cannot start the periodic collection thread (GOALLOC_GC_PERIOD_MS)\n");
+  }
+}
+
 static void arm_auto(void) {
   ga_gc_auto = constructed && ga_gc_mode && ga_gc_mode != GOALLOC_GC_LEAK && pacer.gc_percent >= 0;
+  if (ga_gc_auto) periodic_start();
 }
 
 static void enable(int mode) {
@@ -909,8 +965,12 @@ static void *leak_reporter_main(void *arg) {
   (void)arg;
   for (;;) {
     int now;
-    while ((now = __atomic_load_n(&leak_requests, __ATOMIC_ACQUIRE)) == leak_handled)
-      ga_os_futex_wait(&leak_requests, leak_handled);
+    while ((now = __atomic_load_n(&leak_requests, __ATOMIC_ACQUIRE)) == leak_handled) {
+      ga_os_futex_wait_ms(&leak_requests, leak_handled, GA_OS_IDLE_CHECK_MS);
+      if (__atomic_load_n(&leak_requests, __ATOMIC_ACQUIRE) == leak_handled &&
+          ga_os_program_threads_gone())
+        return NULL; /* let the process end (os.c) */
+    }
     leak_handled = now;
     ga_mutex_lock(&leak_report_lock);
     leak_report_to_destination(leak_signal);
@@ -971,4 +1031,14 @@ void ga_gc_fork_child(void) {
 void ga_gc_fork_child_late(void) {
   if (leak_reporter_running && !ga_os_thread_start(leak_reporter_main))
     leak_reporter_running = false;
+  if (periodic_running) {
+    /* Not started here but at the child's first allocation slow path (the
+     * trigger is made reachable for that): a child that forks only to exec
+     * would have its exec'ing thread stopped by a collection, and a stop
+     * signal pending across execve kills the new program. */
+    periodic_running = 0;
+    periodic_child_pending = 1;
+    last_cycle_end_ns = ga_os_nanotime();
+    __atomic_store_n(&ga_gc_trigger, 0, __ATOMIC_RELAXED);
+  }
 }
