@@ -186,10 +186,18 @@ TEST(DivMagic, ExactForEveryOffset) {
     uint64_t mul = ga_class_divmul(c);
     uint32_t span = (uint32_t)std::max(span_bytes(c), ga_span_bytes(c));
     for (uint32_t off = 0; off < span; off++) {
-      uint32_t got = (uint32_t)(((uint64_t)off * mul) >> 32);
+      uint64_t q = (uint64_t)off * mul;
+      uint32_t got = (uint32_t)(q >> 32);
       if (got != off / size) {
         ADD_FAILURE() << "class " << c << " size " << size << " offset " << off << ": got "
                       << got << ", want " << off / size;
+        break;
+      }
+      // The low word tells multiples of size apart (span.h,
+      // ga_span_object_index).
+      if (((uint32_t)q < mul) != (off % size == 0)) {
+        ADD_FAILURE() << "class " << c << " size " << size << " offset " << off
+                      << ": low word " << (uint32_t)q << " vs divmul " << mul;
         break;
       }
     }
