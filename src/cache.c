@@ -99,7 +99,7 @@ static void list_fix_after_free(ga_cache_t *c, ga_span_t *s) {
       ga_heap_free_span(s);
     }
   } else if (s->list == GA_LIST_FULL && s->allocCount <= s->mark) {
-    s->mark = UINT32_MAX;
+    s->mark = 0;
     ga_span_list_remove(&c->full[spc], s);
     ga_span_list_push(&c->partial[spc], s, GA_LIST_PARTIAL);
   }
@@ -122,7 +122,7 @@ void ga_cache_free_local(ga_cache_t *c, ga_span_t *s, uintptr_t p, uint32_t idx,
   ga_span_clear_bit(s, idx);
   ga_span_count(s, -1);
   __asm__ volatile("" : : "r"(p) : "memory"); /* p stays visible until the bit is clear */
-  if (s->allocCount == 0 || s->allocCount == s->mark) list_fix_after_free(c, s);
+  if (s->allocCount == s->mark) list_fix_after_free(c, s);
 }
 
 void ga_span_apply_frees(ga_span_t *s, void *list) {
@@ -290,7 +290,7 @@ static void *alloc_slow(ga_cache_t *c, unsigned spc) {
     }
     s->list = GA_LIST_NONE;
     ga_span_count(s, 1); /* the cache's hold */
-    s->mark = UINT32_MAX;
+    s->mark = 0;
     GA_STORE(s->held, 1);
     GA_STORE(c->alloc[spc], s);
     /* A pause between the sweep above and the store (this cache is busy,
@@ -424,7 +424,7 @@ void ga_caches_fork_child(void) {
     s->xqueued = false;
     s->list = GA_LIST_NONE;
     s->next = s->prev = NULL;
-    s->mark = UINT32_MAX;
+    s->mark = 0;
     ga_central_uncache_span(ga_span_cache_class(s), s);
   }
   /* The dead caches themselves: freed without walking their lists. */

@@ -119,9 +119,11 @@ void ga_report_bad_free(const char *fn, void *p, const char *problem) {
 
 /* ---- allocation ---- */
 
-static inline __attribute__((always_inline)) void *small_alloc(size_t size, unsigned kind) {
+static inline __attribute__((always_inline)) void *small_alloc_class(size_t sizeclass,
+                                                                    unsigned kind) {
   ga_cache_t *c = ga_tls_cache;
-  unsigned spc = ga_cacheclass(malloc_class(size), kind);
+  /* ga_cacheclass in size_t: the constant part folds into the load. */
+  size_t spc = (size_t)(kind >> 1) * GA_MANUAL_CLASS_BASE + (sizeclass << 1 | (kind & 1));
   ga_span_t *s = c->alloc[spc];
   uint64_t cache = s->allocCache;
   uint32_t from = s->freeindex;
@@ -130,7 +132,7 @@ static inline __attribute__((always_inline)) void *small_alloc(size_t size, unsi
      * before the slow path (most refills need nothing more). */
     from = (from + 63) & ~(uint32_t)63;
     if (from >= s->nelems || !(cache = ~s->allocBits[from >> 6]))
-      return ga_cache_alloc_slow(c, spc);
+      return ga_cache_alloc_slow(c, (unsigned)spc);
   }
   /* Slots past nelems have their allocBit set (span.c), so a set bit in
    * allocCache is always a real free slot: no bound check here. */
@@ -139,6 +141,10 @@ static inline __attribute__((always_inline)) void *small_alloc(size_t size, unsi
   s->allocCache = cache >> bit >> 1;
   s->freeindex = idx + 1;
   return (void *)ga_span_take_slot(s, idx);
+}
+
+static inline __attribute__((always_inline)) void *small_alloc(size_t size, unsigned kind) {
+  return small_alloc_class(malloc_class(size), kind);
 }
 
 /* With GOALLOC_GC=collect|leak (ga_gc_hooked) plain malloc is the
@@ -159,15 +165,22 @@ GA_NOINLINE static void *large_plain(size_t size, unsigned gckind) {
  * the collect and leak modes it goes to the collector with gckind. */
 static inline __attribute__((always_inline)) void *alloc_plain(size_t size, size_t tiny_limit,
                                                                unsigned gckind) {
-  if (GA_LIKELY(size <= GA_MAX_SMALL_SIZE)) {
+  unsigned sc;
+  if (GA_LIKELY(size <= 1024)) {
     if (size < tiny_limit) {
       if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc(size, gckind, false);
       ga_cache_t *c = ga_tls_cache;
       return ga_tiny_alloc_fast(c, size ? size : 1);
     }
-    return small_alloc(size, GA_KIND_MANUAL_NOSCAN);
+    sc = class8[(size + 7) >> 3];
+  } else if (size <= GA_MAX_SMALL_SIZE) {
+    /* Past 1 KiB only the collector's hook (tiny_limit SIZE_MAX) gets here. */
+    if (GA_UNLIKELY(size < tiny_limit) && ga_gc_hooked) return ga_gc_alloc(size, gckind, false);
+    sc = ga_size_to_class128[(size - 1024 + 127) >> 7];
+  } else {
+    return large_plain(size, gckind);
   }
-  return large_plain(size, gckind);
+  return small_alloc_class(sc, GA_KIND_MANUAL_NOSCAN);
 }
 
 /* Any kind (GA_KIND_*), never tiny; zeroed if zero. */
@@ -200,6 +213,7 @@ void *ga_calloc(size_t n, size_t size, bool noscan_request) {
 /* ---- free ---- */
 
 GA_NOINLINE static void free_slow(ga_cache_t *c, uintptr_t p, const char *fn) {
+  if (!p) return; /* free(NULL): the fast path's lookup found no span */
   int saved = errno;
   bool large = false;
   ga_gc_park_if_stopping();
@@ -237,15 +251,16 @@ static inline __attribute__((always_inline)) void free_impl(void *ptr, const cha
     long idx = ga_span_object_index(s, p);
     if (GA_LIKELY(idx >= 0)) {
       uint64_t *w = &s->allocBits[idx >> 6];
-      uint64_t m = (uint64_t)1 << (idx & 63);
-      if (GA_LIKELY(*w & m)) {
-        GA_STORE(*w, *w & ~m);
+      uint64_t word = *w;
+      if (GA_LIKELY(ga_bit_test_clear(&word, (uint64_t)idx))) {
+        GA_STORE(*w, word);
         uint32_t n = s->allocCount - 1;
         GA_STORE(s->allocCount, n);
         /* p stays in a register until the slot is free, so a collection
          * that stops us in between sees the object reachable (gc/sweep.c). */
         __asm__ volatile("" : : "r"(p) : "memory");
-        if (GA_UNLIKELY(n == 0 || n == s->mark)) ga_cache_after_local_free(c, s);
+        /* mark is 0 unless the span is on the full list (span.h). */
+        if (GA_UNLIKELY(n == s->mark)) ga_cache_after_local_free(c, s);
         return;
       }
     }
@@ -256,13 +271,12 @@ static inline __attribute__((always_inline)) void free_impl(void *ptr, const cha
   free_slow(c, p, fn);
 }
 
-void ga_free(void *p) {
-  if (GA_LIKELY(p != NULL)) free_impl(p, "free");
-}
+/* free(NULL) needs no test of its own: no arena holds address 0 (arenas
+ * are 64 MiB-aligned and the kernel keeps the first page unmapped), so
+ * the lookup finds no span and free_slow returns at once. */
+void ga_free(void *p) { free_impl(p, "free"); }
 
-void ga_free_named(void *p, const char *fn) {
-  if (p) free_impl(p, fn);
-}
+void ga_free_named(void *p, const char *fn) { free_impl(p, fn); }
 
 size_t ga_usable_size(const void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
@@ -365,7 +379,7 @@ void *ga_aligned(size_t align, size_t size, const char *fn) {
     while (c < GA_NUM_SIZE_CLASSES && ga_class_size[c] % align) c++;
     if (c < GA_NUM_SIZE_CLASSES) {
       if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc(ga_class_size[c] - 1, GA_KIND_SCAN, false);
-      return small_alloc(ga_class_size[c], GA_KIND_MANUAL_NOSCAN);
+      return small_alloc_class(c, GA_KIND_MANUAL_NOSCAN);
     }
   }
   if (GA_UNLIKELY(ga_gc_hooked)) return ga_gc_alloc_aligned(need, align);

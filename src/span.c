@@ -21,7 +21,7 @@ void ga_span_init_small(ga_span_t *s, unsigned spanclass) {
   s->limit = s->nelems * s->elemsize;
   s->freeindex = 0;
   s->allocCount = 0;
-  s->mark = UINT32_MAX;
+  s->mark = 0;
   /* Slots past nelems read as allocated, so neither the search nor a bogus
    * free ever takes them. */
   uint32_t full = s->nelems / 64, rem = s->nelems % 64;

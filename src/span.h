@@ -76,9 +76,11 @@ typedef struct ga_span {
   uint32_t divmul;
   uint32_t allocCount;
   uint32_t limit; /* nelems * elemsize: offsets at or past it are tail waste */
-  uint32_t mark;  /* on the full list: the allocCount at which a free moves the
-                   * span back to partial; UINT32_MAX when current (elsewhere
-                   * a stale value only costs a needless slow-path call) */
+  uint32_t mark;  /* the allocCount at which the owner's free calls the cache:
+                   * on the full list, where a free moves the span back to
+                   * partial; 0 elsewhere (on the partial list: it became
+                   * empty; a current span never gets there, its count holds
+                   * the cache's +1), so free() makes one comparison */
   uint8_t spanclass;
   uint8_t list;
   uint8_t state;
@@ -133,10 +135,20 @@ uint32_t ga_span_next_free_index(ga_span_t *s);
 void ga_span_rescan(ga_span_t *s);
 void ga_span_refill_alloc_cache(ga_span_t *s, uint32_t whichword);
 
+/* Sets bit (b mod 64) of w: one bts on x86-64 (no mask to build). */
+static inline uint64_t ga_bit_set(uint64_t w, uint64_t b) {
+#if defined(__x86_64__)
+  __asm__("btsq %1, %0" : "+r"(w) : "r"(b) : "cc");
+  return w;
+#else
+  return w | (uint64_t)1 << (b & 63);
+#endif
+}
+
 /* Owner (or central lock holder) only. */
 static inline void ga_span_set_bit(ga_span_t *s, uint32_t idx) {
   uint64_t *w = &s->allocBits[idx >> 6];
-  GA_STORE(*w, *w | (uint64_t)1 << (idx & 63));
+  GA_STORE(*w, ga_bit_set(*w, idx));
 }
 static inline void ga_span_clear_bit(ga_span_t *s, uint32_t idx) {
   uint64_t *w = &s->allocBits[idx >> 6];
@@ -165,18 +177,41 @@ static inline uint32_t ga_span_slot(const ga_span_t *s, uintptr_t off) {
   return (uint32_t)(((uint64_t)(uint32_t)off * s->divmul) >> 32);
 }
 
-/* Object index of p in s, or -1 if p is not the start of an object. */
+/* Object index of p in s, or -1 if p is not the start of an object.
+ * The low 32 bits of the divMagic product tell whether off is a multiple of
+ * elemsize, without multiplying back: divmul = ceil(2^32 / elemsize), so
+ * divmul * elemsize = 2^32 + e with 0 <= e < elemsize; write off =
+ * k * elemsize + r. Then off * divmul =
+ * k * 2^32 + (k * e + r * divmul): the quotient is exact for every offset
+ * of the span (tests/unit, DivMagic) exactly when k * e + r * divmul < 2^32
+ * for all of them; for r = elemsize - 1 that gives k * e < divmul - e. So
+ * the low word, k * e + r * divmul, is below divmul if and only if r = 0
+ * (tests/unit checks this too, for every offset). */
 static inline long ga_span_object_index(const ga_span_t *s, uintptr_t p) {
   uintptr_t off = p - s->base;
-  uint32_t idx = ga_span_slot(s, off);
-  if (GA_UNLIKELY(off >= s->limit || off != (uintptr_t)idx * s->elemsize))
-    return -1;
-  return idx;
+  uint64_t q = (uint64_t)(uint32_t)off * s->divmul;
+  if (GA_UNLIKELY(off >= s->limit || (uint32_t)q >= s->divmul)) return -1;
+  return (long)(q >> 32);
 }
 
 /* Frees the slots set in g[] (one word per 64 slots, every set slot
  * allocated), for whoever owns the allocation state; returns how many. */
 uint32_t ga_span_free_slots(ga_span_t *s, const uint64_t *g);
+
+/* Clears bit (b mod 64) of *w; true if it was set. One btr on x86-64
+ * instead of building the mask, testing and clearing it. */
+static inline bool ga_bit_test_clear(uint64_t *w, uint64_t b) {
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+  bool was;
+  __asm__("btrq %2, %0" : "+r"(*w), "=@ccc"(was) : "r"(b) : "cc");
+  return was;
+#else
+  uint64_t m = (uint64_t)1 << (b & 63);
+  bool was = (*w & m) != 0;
+  *w &= ~m;
+  return was;
+#endif
+}
 
 static inline bool ga_span_is_allocated(const ga_span_t *s, uint32_t idx) {
   return __atomic_load_n(&s->allocBits[idx >> 6], __ATOMIC_RELAXED) >> (idx & 63) & 1;

@@ -2,6 +2,7 @@
 // table (src/runtime/sizeclasses.go, Go 1.16+), and Go's divMagic check.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -48,7 +49,10 @@ const GoClass kGo[] = {
 };
 static_assert(sizeof(kGo) / sizeof(kGo[0]) == 68, "Go has 67 classes plus class 0");
 
-size_t span_bytes(unsigned c) { return (size_t)ga_class_npages[c] * GA_PAGE_SIZE; }
+// Go's span sizes (ga_go_class_npages) and goalloc's (ga_class_npages: more
+// pages for the classes from 512 B up, tools/mksizeclasses.py says why).
+size_t span_bytes(unsigned c) { return (size_t)ga_go_class_npages[c] * GA_PAGE_SIZE; }
+size_t ga_span_bytes(unsigned c) { return (size_t)ga_class_npages[c] * GA_PAGE_SIZE; }
 
 // Go's "max waste": the worst case is every object one byte bigger than the
 // previous class, plus the tail.
@@ -63,6 +67,7 @@ TEST(SizeClasses, CountAndClassZero) {
   EXPECT_EQ(GA_NUM_SIZE_CLASSES, 68);
   EXPECT_EQ(ga_class_size[0], 0u);
   EXPECT_EQ(ga_class_npages[0], 0u);
+  EXPECT_EQ(ga_go_class_npages[0], 0u);
   EXPECT_EQ(ga_class_size[GA_NUM_SIZE_CLASSES - 1], (uint32_t)GA_MAX_SMALL_SIZE);
   EXPECT_EQ(ga_class_size[1], 8u);
   EXPECT_EQ(ga_class_size[GA_TINY_SIZE_CLASS], (uint32_t)GA_TINY_SIZE);
@@ -98,14 +103,35 @@ TEST(SizeClasses, MultiplesOf16Except8And24) {
 TEST(SizeClasses, ObjectsPerSpanAndTailWaste) {
   for (unsigned c = 1; c < GA_NUM_SIZE_CLASSES; c++) {
     SCOPED_TRACE("class " + std::to_string(c));
-    size_t span = span_bytes(c);
-    ASSERT_GT(ga_class_npages[c], 0u);
-    size_t nobj = span / ga_class_size[c];
-    EXPECT_GE(nobj, 1u);
-    EXPECT_LE(nobj, (size_t)GA_MAX_OBJS_PER_SPAN);
-    // Go's rule (mksizeclasses.go): the tail is at most 1/8 of the span.
-    EXPECT_LE(span % ga_class_size[c], span / 8);
+    for (size_t span : {span_bytes(c), ga_span_bytes(c)}) {
+      ASSERT_GT(span, 0u);
+      size_t nobj = span / ga_class_size[c];
+      EXPECT_GE(nobj, 1u);
+      EXPECT_LE(nobj, (size_t)GA_MAX_OBJS_PER_SPAN);
+      // Go's rule (mksizeclasses.go): the tail is at most 1/8 of the span.
+      EXPECT_LE(span % ga_class_size[c], span / 8);
+    }
   }
+}
+
+// goalloc's spans: Go's outside 128 B-1 KiB; inside, never fewer pages or
+// objects than Go's, and at least 32 objects or 8 pages (the table test
+// checks the exact choice).
+TEST(SizeClasses, GoallocSpans) {
+  for (unsigned c = 1; c < GA_NUM_SIZE_CLASSES; c++) {
+    SCOPED_TRACE("class " + std::to_string(c));
+    size_t go = span_bytes(c), ours = ga_span_bytes(c), size = ga_class_size[c];
+    if (size < 128 || size > 1024) {
+      EXPECT_EQ(ours, go);
+      continue;
+    }
+    EXPECT_GE(ours, go);
+    EXPECT_GE(ours / size, go / size);
+    EXPECT_TRUE(ours / size >= 32 || ga_class_npages[c] == 8);
+    EXPECT_LE(ga_class_npages[c], 8u);
+  }
+  EXPECT_EQ(ga_span_bytes(32) / 1024, 32u);  // 1 KiB: 32 per span (Go: 8)
+  EXPECT_EQ(ga_span_bytes(26) / 512, 32u);   // 512 B: 32 per span (Go: 16)
 }
 
 TEST(SizeClasses, MaxWasteMatchesGo) {
@@ -158,12 +184,20 @@ TEST(DivMagic, ExactForEveryOffset) {
   for (unsigned c = 1; c < GA_NUM_SIZE_CLASSES; c++) {
     uint32_t size = ga_class_size[c];
     uint64_t mul = ga_class_divmul(c);
-    uint32_t span = (uint32_t)span_bytes(c);
+    uint32_t span = (uint32_t)std::max(span_bytes(c), ga_span_bytes(c));
     for (uint32_t off = 0; off < span; off++) {
-      uint32_t got = (uint32_t)(((uint64_t)off * mul) >> 32);
+      uint64_t q = (uint64_t)off * mul;
+      uint32_t got = (uint32_t)(q >> 32);
       if (got != off / size) {
         ADD_FAILURE() << "class " << c << " size " << size << " offset " << off << ": got "
                       << got << ", want " << off / size;
+        break;
+      }
+      // The low word tells multiples of size apart (span.h,
+      // ga_span_object_index).
+      if (((uint32_t)q < mul) != (off % size == 0)) {
+        ADD_FAILURE() << "class " << c << " size " << size << " offset " << off
+                      << ": low word " << (uint32_t)q << " vs divmul " << mul;
         break;
       }
     }
