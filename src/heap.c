@@ -266,7 +266,12 @@ bool ga_heap_split_cached(ga_span_t *s, size_t npages, ga_span_t **head, ga_span
     *tail = n;
   }
   ga_arena_set_spans(n->base, n->npages, n);
+  /* Both parts' first pages: the lazy sweep's pause finds large spans
+   * only through these bits, and a span it never visits keeps its mark
+   * into the next cycle, whose mark then never scans it (review: live
+   * objects held only by such a block were freed). */
   set_large_bit(n, true);
+  set_large_bit(s, true);
   STAT_ADD(large_objects, 1);
   return true;
 }

@@ -436,6 +436,7 @@ static void fork_parent(void) {
 
 static void fork_child(void) {
   ga_os_registry_reset();
+  ga_os_threads_fork_child();
   ga_gc_fork_child();
   ga_heap_reset_locks();
   for (unsigned i = 0; i < GA_NUM_CACHE_CLASSES; i++) ga_mutex_reset(&ga_central[i].lock);

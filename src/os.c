@@ -410,6 +410,7 @@ int ga_os_thread_keep_signal;
  * creator's mask minus everything but the collector's stop signal, which
  * is only ever sent to a given (registered) thread. */
 static int internal_threads; /* running internal threads */
+bool ga_os_program_gone;
 
 static void *internal_start(void *fn) {
   sigset_t all;
@@ -428,6 +429,12 @@ static void *internal_start(void *fn) {
  * this: the main thread is a zombie (it called pthread_exit) and every
  * other thread is one of ours. Then they return, and the last one out
  * makes glibc call exit(0), as the program's last thread would have. */
+void ga_os_threads_fork_child(void) {
+  /* The child has none of the parent's internal threads. */
+  internal_threads = 0;
+  ga_os_program_gone = false;
+}
+
 bool ga_os_program_threads_gone(void) {
   char buf[512];
   int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
@@ -444,7 +451,13 @@ bool ga_os_program_threads_gone(void) {
   for (p += 2; *p && field < 20; p++)
     if (*p == ' ') field++;
   long nthreads = strtol(p, NULL, 10);
-  return state == 'Z' && nthreads <= __atomic_load_n(&internal_threads, __ATOMIC_RELAXED) + 1;
+  if (state != 'Z' || nthreads > __atomic_load_n(&internal_threads, __ATOMIC_RELAXED) + 1)
+    return false;
+  /* Sticky: the last internal thread out runs the program's exit handlers
+   * (glibc's exit(0)); no automatic collection or new internal thread
+   * from them (that thread is not registered, its stack not scanned). */
+  __atomic_store_n(&ga_os_program_gone, true, __ATOMIC_RELEASE);
+  return true;
 }
 
 void ga_os_futex_wait_ms(int *addr, int val, unsigned ms) {

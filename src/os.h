@@ -105,6 +105,10 @@ bool ga_os_thread_start(void *(*fn)(void *));
  * (main thread a zombie, every other thread internal)? Then they must
  * return, so the process can end (os.c). Reads /proc/self/stat. */
 bool ga_os_program_threads_gone(void);
+/* Set once ga_os_program_threads_gone said yes: the process is ending. */
+extern bool ga_os_program_gone;
+/* fork child: no internal thread came along. */
+void ga_os_threads_fork_child(void);
 /* How long an idle internal thread waits before it asks again. */
 #define GA_OS_IDLE_CHECK_MS 250
 /* futex wait with a timeout (spurious and timed-out returns alike). */

@@ -575,14 +575,16 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
 void ga_gc_collect_auto(void) {
   if (GA_UNLIKELY(__atomic_load_n(&periodic_child_pending, __ATOMIC_RELAXED)) &&
       __atomic_exchange_n(&periodic_child_pending, 0, __ATOMIC_ACQ_REL)) {
-    /* A fork child's first slow path (ga_gc_fork_child_late). */
-    if (ga_gc_auto) periodic_start();
+    /* A fork child's first slow path (ga_gc_fork_child_late). The trigger
+     * first: pthread_create allocates. */
     ga_mutex_lock(&gc_lock);
     set_trigger();
     ga_mutex_unlock(&gc_lock);
+    if (ga_gc_auto) periodic_start();
     return;
   }
   if (!ga_gc_auto || __atomic_load_n(&disabled, __ATOMIC_RELAXED)) return;
+  if (__atomic_load_n(&ga_os_program_gone, __ATOMIC_ACQUIRE)) return; /* exit handlers (os.c) */
   if (__atomic_load_n(&gc_lock_owner, __ATOMIC_RELAXED) == my_tid()) return;
   /* Another thread may have collected while we waited to get here. */
   if (__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED) <
@@ -988,14 +990,16 @@ static void leak_signal_start(void) {
     return;
   }
   leak_signal = sig;
+  if (!ga_os_signal_handler(sig, leak_signal_handler)) {
+    ga_printf(2, "goalloc: cannot install a handler for GOALLOC_LEAK_SIGNAL=%d\n", sig);
+    return;
+  }
   if (!ga_os_thread_start(leak_reporter_main)) {
     ga_printf(2, "goalloc: cannot start the leak reporter thread; no leak reports on signal %d\n",
               sig);
     return;
   }
   leak_reporter_running = true;
-  if (!ga_os_signal_handler(sig, leak_signal_handler))
-    ga_printf(2, "goalloc: cannot install a handler for GOALLOC_LEAK_SIGNAL=%d\n", sig);
 }
 
 /* ---- fork ---- */

@@ -145,14 +145,9 @@ static void exclude_remote(const ga_span_t *s, uint64_t *g) {
   }
 }
 
-/* The garbage of an owned small span from its marks: allocBits &
- * ~gcmarkBits, minus objects on its remote-free list, minus what is already
- * pending in sweepBits (counted when it was found); clears the marks and
- * ORs the garbage into sweepBits. True if sweepBits gained bits. The
- * caller holds the span's claim (or is the pause). */
-static bool owned_garbage(ga_span_t *s, bool leak) {
+/* g = the span's allocated, unmarked slots; clears the marks. True if any. */
+static bool unmarked(ga_span_t *s, uint64_t *g) {
   uint32_t nwords = (s->nelems + 63) / 64;
-  uint64_t g[GA_SPAN_BITS_WORDS];
   bool any = false;
   for (uint32_t w = 0; w < nwords; w++) {
     uint64_t valid = (w == s->nelems / 64) ? ((uint64_t)1 << (s->nelems % 64)) - 1 : ~(uint64_t)0;
@@ -160,13 +155,15 @@ static bool owned_garbage(ga_span_t *s, bool leak) {
     s->gcmarkBits[w] = 0;
     any |= g[w] != 0;
   }
-  if (!any) return false;
-  exclude_remote(s, g);
-  any = false;
+  for (uint32_t w = nwords; w < GA_SPAN_BITS_WORDS; w++) g[w] = 0;
+  return any;
+}
+
+/* Counts the garbage in g (and reports it in leak mode). */
+static void note_garbage(const ga_span_t *s, const uint64_t *g, bool leak) {
+  uint32_t nwords = (s->nelems + 63) / 64;
   for (uint32_t w = 0; w < nwords; w++) {
-    g[w] &= ~s->sweepBits[w];
     if (!g[w]) continue;
-    any = true;
     uint32_t n = (uint32_t)__builtin_popcountll(g[w]);
     STAT(garbage_objects, n);
     STAT(garbage_bytes, (uint64_t)n * s->elemsize);
@@ -179,7 +176,26 @@ static bool owned_garbage(ga_span_t *s, bool leak) {
       }
     }
   }
-  if (!any || leak) return false;
+}
+
+/* The garbage of an owned small span from its marks: allocBits &
+ * ~gcmarkBits, minus objects on its remote-free list, minus what is already
+ * pending in sweepBits (counted when it was found); clears the marks and
+ * ORs the garbage into sweepBits. True if sweepBits gained bits. The
+ * caller holds the span's claim (or is the pause). */
+static bool owned_garbage(ga_span_t *s, bool leak) {
+  uint64_t g[GA_SPAN_BITS_WORDS];
+  if (!unmarked(s, g)) return false;
+  exclude_remote(s, g);
+  uint32_t nwords = (s->nelems + 63) / 64;
+  bool any = false;
+  for (uint32_t w = 0; w < nwords; w++) {
+    g[w] &= ~s->sweepBits[w];
+    any |= g[w] != 0;
+  }
+  if (!any) return false;
+  note_garbage(s, g, leak);
+  if (leak) return false;
   for (uint32_t w = 0; w < nwords; w++) s->sweepBits[w] |= g[w];
   __atomic_store_n(&s->sweep_pending, 1, __ATOMIC_RELAXED);
   return true;
@@ -188,28 +204,9 @@ static bool owned_garbage(ga_span_t *s, bool leak) {
 /* The garbage of a central span (its central lock held): clears its marks;
  * true if there is some. */
 static bool central_garbage(ga_span_t *s, uint64_t *g, bool leak) {
-  uint32_t nwords = (s->nelems + 63) / 64;
-  bool any = false;
-  for (uint32_t w = 0; w < nwords; w++) {
-    uint64_t valid = (w == s->nelems / 64) ? ((uint64_t)1 << (s->nelems % 64)) - 1 : ~(uint64_t)0;
-    g[w] = s->allocBits[w] & ~s->gcmarkBits[w] & valid;
-    s->gcmarkBits[w] = 0;
-    if (!g[w]) continue;
-    any = true;
-    uint32_t n = (uint32_t)__builtin_popcountll(g[w]);
-    STAT(garbage_objects, n);
-    STAT(garbage_bytes, (uint64_t)n * s->elemsize);
-    if (leak) {
-      uint64_t bits = g[w];
-      while (bits) {
-        uint32_t idx = w * 64 + (uint32_t)__builtin_ctzll(bits);
-        bits &= bits - 1;
-        ga_gc_leak_note(s->sites ? s->sites[idx] : 0, s->elemsize, 1);
-      }
-    }
-  }
-  for (uint32_t w = nwords; w < GA_SPAN_BITS_WORDS; w++) g[w] = 0;
-  return any;
+  if (!unmarked(s, g)) return false;
+  note_garbage(s, g, leak);
+  return true;
 }
 
 static void clear_marks(ga_span_t *s) {
