@@ -87,6 +87,10 @@ static pid_t gc_lock_owner;
 static int disabled;       /* goalloc_gc_disable nesting */
 static uint64_t last_cycle_end_ns; /* written under gc_lock, read racily (periodic_main) */
 static int periodic_child_pending; /* a fork child restarts periodic_main lazily */
+/* An automatic cycle was requested from the worker and has not ended;
+ * kick_cycle: stats.cycles at the request. */
+static int kick_pending;
+static uint64_t kick_cycle;
 static void periodic_start(void);
 static bool constructed;   /* libc is up: threads may register */
 static bool trace;
@@ -558,6 +562,7 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
     pacer.heap_alloc = live;
     pacer.mapped_ready = cy.inuse_before;
     ga_gc_pacer_commit(&pacer);
+    __atomic_store_n(&kick_pending, 0, __ATOMIC_RELAXED); /* before the new trigger */
     set_trigger();
     if (trace) trace_line(&cy, wall);
     pacer.heap_scan_work = 0;
@@ -590,18 +595,43 @@ void ga_gc_collect_auto(void) {
   if (__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED) <
       __atomic_load_n(&ga_gc_trigger, __ATOMIC_RELAXED))
     return;
+  if (concurrent) {
+    if (__atomic_load_n(&kick_pending, __ATOMIC_ACQUIRE)) {
+      /* Past the goal and the requested cycle has not begun marking: the
+       * worker has not had a CPU (2 CPUs, busy mutators), and until the
+       * mark begins nothing slows the program down (assists run only
+       * during the mark). This thread runs the cycle itself (Go's
+       * allocating goroutine starts the cycle too); the worker then finds
+       * it done. During the mark, assists pace the program. */
+      __atomic_store_n(&ga_gc_trigger, UINT64_MAX, __ATOMIC_RELAXED);
+      if (__atomic_load_n(&ga_gc_phase, __ATOMIC_ACQUIRE) == GA_GC_IDLE) collect(false, false);
+      return;
+    }
+    if (__atomic_exchange_n(&kick_pending, 1, __ATOMIC_ACQ_REL)) return;
+    /* Concurrent cycles run on the background worker: this thread goes on
+     * allocating (and assisting). The next stop is the goal. */
+    __atomic_store_n(&kick_cycle, __atomic_load_n(&stats.cycles, __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
+    uint64_t goal = __atomic_load_n(&ga_gc_assist_above, __ATOMIC_RELAXED);
+    uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
+    __atomic_store_n(&ga_gc_trigger, goal > inuse ? goal : UINT64_MAX, __ATOMIC_RELAXED);
+    if (ga_gc_worker_kick()) return;
+    __atomic_store_n(&kick_pending, 0, __ATOMIC_RELAXED);
+  }
   /* Make the trigger unreachable while this cycle runs, so threads that
    * reach it meanwhile do not queue up behind gc_lock for a second one. */
   __atomic_store_n(&ga_gc_trigger, UINT64_MAX, __ATOMIC_RELAXED);
-  /* Concurrent cycles run on the background worker: this thread goes on
-   * allocating (and assisting). */
-  if (concurrent && ga_gc_worker_kick()) return;
   if (!collect(false, false)) set_trigger();
 }
 
 void ga_gc_collect_background(void) {
+  /* A cycle ended since the request (an allocating thread ran it, or an
+   * explicit or periodic one): nothing to do, the trigger is set. */
+  if (__atomic_load_n(&stats.cycles, __ATOMIC_RELAXED) != __atomic_load_n(&kick_cycle, __ATOMIC_RELAXED))
+    return;
   if (!ga_gc_auto || __atomic_load_n(&disabled, __ATOMIC_RELAXED) || !collect(false, true)) {
     ga_mutex_lock(&gc_lock);
+    __atomic_store_n(&kick_pending, 0, __ATOMIC_RELAXED);
     set_trigger();
     ga_mutex_unlock(&gc_lock);
   }
