@@ -1058,6 +1058,10 @@ void ga_gc_fork_child(void) {
   ga_gc_stw_atfork_child(); /* resets the registry lock, keeps our record */
   ga_gc_conc_fork_child();  /* no worker; arenas untracked */
   ga_mutex_reset(&leak_report_lock);
+  /* A cycle the parent had requested from its worker is not coming: the
+   * child's trigger must not stay out of reach. */
+  kick_pending = 0;
+  if (ga_gc_mode) set_trigger();
 }
 
 /* After every allocator lock is reset (malloc.c): the child's own leak
