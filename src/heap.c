@@ -46,7 +46,7 @@ static void set_large_bit(ga_span_t *s, bool on) {
 static void unrecord(ga_span_t *s) {
   ga_arena_t *a = ga_arena_of(s->base);
   size_t pg = (s->base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
-  __atomic_fetch_and(&a->page_large[pg >> 6], ~((uint64_t)1 << (pg & 63)), __ATOMIC_RELAXED);
+  set_large_bit(s, false);
   __atomic_fetch_and(&a->page_inuse[pg >> 6], ~((uint64_t)1 << (pg & 63)), __ATOMIC_RELAXED);
   ga_arena_set_spans(s->base, s->npages, NULL);
   s->state = GA_SPAN_DEAD;
@@ -330,9 +330,6 @@ void ga_heap_for_each_large_span(void (*fn)(ga_span_t *s, void *arg), void *arg)
     }
   }
 }
-
-void ga_heap_lock_huge(void) { ga_mutex_lock(&ga_heap_lock); }
-void ga_heap_unlock_huge(void) { ga_mutex_unlock(&ga_heap_lock); }
 
 void ga_heap_defer_unmap(bool on) {
   ga_mutex_lock(&ga_heap_lock);

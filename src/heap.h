@@ -66,9 +66,6 @@ void ga_heap_for_each_span_chunked(void (*fn)(ga_span_t *s, void *arg), void *ar
 /* Large spans in the page allocator's arenas (heap lock held; in use or
  * cached: the callee checks the state). */
 void ga_heap_for_each_large_span(void (*fn)(ga_span_t *s, void *arg), void *arg);
-/* The heap lock, for ga_heap_for_each_huge_span outside a pause. */
-void ga_heap_lock_huge(void);
-void ga_heap_unlock_huge(void);
 void ga_heap_for_each_huge_span(void (*fn)(ga_span_t *s, void *arg), void *arg);
 /* Bytes of pages in in-use spans (written under the heap lock, read racily
  * by the collector's trigger). */

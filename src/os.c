@@ -406,12 +406,12 @@ __thread bool ga_os_creating_internal_thread;
 
 int ga_os_thread_keep_signal;
 
-/* The new thread blocks every signal first thing; until then it has the
- * creator's mask minus everything but the collector's stop signal, which
- * is only ever sent to a given (registered) thread. */
 static int internal_threads; /* running internal threads */
 bool ga_os_program_gone;
 
+/* The new thread blocks every signal first thing; until then it has the
+ * creator's mask minus everything but the collector's stop signal, which
+ * is only ever sent to a given (registered) thread. */
 static void *internal_start(void *fn) {
   sigset_t all;
   sigfillset(&all);
@@ -422,6 +422,12 @@ static void *internal_start(void *fn) {
   return r;
 }
 
+void ga_os_threads_fork_child(void) {
+  /* The child has none of the parent's internal threads. */
+  internal_threads = 0;
+  ga_os_program_gone = false;
+}
+
 /* glibc ends the process (exit(0)) when its last thread exits, counting
  * ours: a program whose main thread calls pthread_exit and whose other
  * threads then finish would live on forever with the scavenger or the
@@ -429,12 +435,6 @@ static void *internal_start(void *fn) {
  * this: the main thread is a zombie (it called pthread_exit) and every
  * other thread is one of ours. Then they return, and the last one out
  * makes glibc call exit(0), as the program's last thread would have. */
-void ga_os_threads_fork_child(void) {
-  /* The child has none of the parent's internal threads. */
-  internal_threads = 0;
-  ga_os_program_gone = false;
-}
-
 bool ga_os_program_threads_gone(void) {
   char buf[512];
   int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
@@ -460,11 +460,12 @@ bool ga_os_program_threads_gone(void) {
   return true;
 }
 
-void ga_os_futex_wait_ms(int *addr, int val, unsigned ms) {
+bool ga_os_idle_wait(int *addr, int val) {
   int saved = errno;
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  struct timespec ts = {GA_OS_IDLE_CHECK_MS / 1000, (long)(GA_OS_IDLE_CHECK_MS % 1000) * 1000000L};
   syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
   errno = saved;
+  return __atomic_load_n(addr, __ATOMIC_ACQUIRE) == val && ga_os_program_threads_gone();
 }
 
 bool ga_os_signal_handler(int sig, void (*fn)(int)) {

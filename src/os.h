@@ -111,8 +111,10 @@ extern bool ga_os_program_gone;
 void ga_os_threads_fork_child(void);
 /* How long an idle internal thread waits before it asks again. */
 #define GA_OS_IDLE_CHECK_MS 250
-/* futex wait with a timeout (spurious and timed-out returns alike). */
-void ga_os_futex_wait_ms(int *addr, int val, unsigned ms);
+/* An idle internal thread's wait on a futex word: up to
+ * GA_OS_IDLE_CHECK_MS while *addr == val. True if nothing came (*addr
+ * still val) and the program's threads are gone: the thread must return. */
+bool ga_os_idle_wait(int *addr, int val);
 /* Installs fn for sig (SA_RESTART, so the program's system calls are
  * restarted); false if the kernel refused. */
 bool ga_os_signal_handler(int sig, void (*fn)(int));

@@ -94,13 +94,11 @@ static void *scavenger_main(void *arg) {
      * so at least one of the two sees the other (no lost wakeup). */
     int w = __atomic_load_n(&wake_word, __ATOMIC_SEQ_CST);
     __atomic_store_n(&sleeping, 1, __ATOMIC_SEQ_CST);
-    bool idle = !excess_pages() && !cached_pages();
-    if (idle) ga_os_futex_wait_ms(&wake_word, w, GA_OS_IDLE_CHECK_MS);
-    __atomic_store_n(&sleeping, 0, __ATOMIC_RELAXED);
     /* Idle, and the program's threads have all exited: let the process
      * end (os.c). */
-    if (idle && __atomic_load_n(&wake_word, __ATOMIC_RELAXED) == w && ga_os_program_threads_gone())
-      return arg;
+    bool gone = !excess_pages() && !cached_pages() && ga_os_idle_wait(&wake_word, w);
+    __atomic_store_n(&sleeping, 0, __ATOMIC_RELAXED);
+    if (gone) return arg;
   }
   return arg;
 }

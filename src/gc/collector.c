@@ -203,7 +203,6 @@ typedef struct {
   uint64_t begin_ns, first_ns; /* of which tracking, the first full mark */
   int rounds;
   uint64_t gate_ns, roots_ns, rescan_ns, drain_ns, sweep_ns; /* the pause, in parts */
-  bool lazy;           /* the pause swept only current and large spans */
   uint64_t markend_ns; /* the pause: ga_gc_mark_end (gives the gray list back) */
   uint64_t restart_ns; /* the pause: waking the world (locks and gate are
                         * released just before) */
@@ -391,7 +390,6 @@ static void pause_final(void *arg) {
   fin_scan();
   uint64_t t5 = ga_os_nanotime();
   ga_gc_sweep_pause_lazy(&cy->sweep);
-  cy->lazy = true;
   cy->sweep_ns = ga_os_nanotime() - t5;
   cy->roots_ns = t3 - t2;
   cy->rescan_ns = t4 - t3;
@@ -531,8 +529,8 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
   else ga_gc_roots_with_loader_locked(cycle_locked, &cy);
   if (cy.ok) {
     ga_gc_sweep_after(&cy.sweep);
-    if (cy.lazy) {
-      /* The sweep the pause left, before the next cycle may mark. */
+    if (cy.concurrent) {
+      /* The sweep the (lazy) pause left, before the next cycle may mark. */
       uint64_t ts = ga_os_nanotime();
       ga_gc_sweep_background(&cy.sweep);
       ga_gc_sweep_after(&cy.sweep);
@@ -951,6 +949,7 @@ long goalloc_gc_leak_report(int fd) {
 static bool leak_file_written;
 
 static void leak_report_to_destination(int sig) {
+  ga_mutex_lock(&leak_report_lock);
   const char *file = ga_os_getenv("GOALLOC_LEAK_FILE");
   int fd = 2;
   if (file && *file) {
@@ -966,13 +965,10 @@ static void leak_report_to_destination(int sig) {
   if (sig) ga_printf(fd, "goalloc: leak report on signal %d (pid %d)\n", sig, (int)getpid());
   goalloc_gc_leak_report(fd);
   if (fd != 2) close(fd);
-}
-
-static void leak_at_exit(void) {
-  ga_mutex_lock(&leak_report_lock);
-  leak_report_to_destination(0);
   ga_mutex_unlock(&leak_report_lock);
 }
+
+static void leak_at_exit(void) { leak_report_to_destination(0); }
 
 /* GOALLOC_LEAK_SIGNAL: the handler only counts the request and wakes a
  * reporter thread (a report collects, takes locks and allocates, none of
@@ -997,16 +993,10 @@ static void *leak_reporter_main(void *arg) {
   (void)arg;
   for (;;) {
     int now;
-    while ((now = __atomic_load_n(&leak_requests, __ATOMIC_ACQUIRE)) == leak_handled) {
-      ga_os_futex_wait_ms(&leak_requests, leak_handled, GA_OS_IDLE_CHECK_MS);
-      if (__atomic_load_n(&leak_requests, __ATOMIC_ACQUIRE) == leak_handled &&
-          ga_os_program_threads_gone())
-        return NULL; /* let the process end (os.c) */
-    }
+    while ((now = __atomic_load_n(&leak_requests, __ATOMIC_ACQUIRE)) == leak_handled)
+      if (ga_os_idle_wait(&leak_requests, leak_handled)) return NULL; /* the program has ended (os.c) */
     leak_handled = now;
-    ga_mutex_lock(&leak_report_lock);
     leak_report_to_destination(leak_signal);
-    ga_mutex_unlock(&leak_report_lock);
   }
   return NULL;
 }

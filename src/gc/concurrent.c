@@ -206,11 +206,8 @@ static ga_mutex_t start_lock = GA_MUTEX_INIT;
 static void *worker_main(void *arg) {
   (void)arg;
   for (;;) {
-    while (!__atomic_exchange_n(&requested, 0, __ATOMIC_ACQUIRE)) {
-      ga_os_futex_wait_ms(&requested, 0, GA_OS_IDLE_CHECK_MS);
-      /* The program's threads have all exited: let the process end. */
-      if (!__atomic_load_n(&requested, __ATOMIC_RELAXED) && ga_os_program_threads_gone()) return NULL;
-    }
+    while (!__atomic_exchange_n(&requested, 0, __ATOMIC_ACQUIRE))
+      if (ga_os_idle_wait(&requested, 0)) return NULL; /* the program has ended (os.c) */
     ga_gc_collect_background();
   }
   return NULL;
