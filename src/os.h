@@ -38,6 +38,11 @@ void ga_os_registry_unlock(void);
 void ga_os_registry_reset(void);
 /* Gives the pages back: afterwards they read as zero and leave the RSS. */
 void ga_os_unuse(void *p, size_t size);
+/* Copies [src, src+n) of this process's memory to dst without faulting
+ * (process_vm_readv): returns the bytes copied before the first unreadable
+ * one (0 if src itself is unmapped). For memory another thread may unmap
+ * at any moment. */
+size_t ga_os_read_own(void *dst, uintptr_t src, size_t n);
 
 /* A small futex mutex (Drepper's three-state lock): uncontended lock and
  * unlock are one atomic each; no allocation, safe in signal-free contexts

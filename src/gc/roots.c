@@ -322,6 +322,27 @@ bool ga_gc_roots_unexclude(uintptr_t lo, uintptr_t hi) {
 
 /* ---- entry points ---- */
 
+#define COPY_CHUNK ((size_t)64 * 1024)
+static char *copy_buf; /* the collecting thread's; OS memory, never a root */
+
+void ga_gc_roots_scan_copied(uintptr_t lo, uintptr_t hi, ga_gc_range_fn fn, void *arg) {
+  if (!copy_buf && !(copy_buf = ga_os_reserve(COPY_CHUNK, 4096))) return;
+  lo = (lo + 7) & ~(uintptr_t)7;
+  hi &= ~(uintptr_t)7;
+  uintptr_t p = lo;
+  while (p < hi) {
+    size_t n = hi - p < COPY_CHUNK ? hi - p : COPY_CHUNK;
+    size_t got = ga_os_read_own(copy_buf, p, n) & ~(size_t)7;
+    if (got) fn((uintptr_t)copy_buf, (uintptr_t)copy_buf + got, arg);
+    if (got == n) {
+      p += n;
+    } else {
+      /* Gone from p + got: go on at the next page. */
+      p = ((p + got) & ~(uintptr_t)4095) + 4096;
+    }
+  }
+}
+
 void ga_gc_roots_for_each_kind(unsigned kinds, ga_gc_range_fn fn, void *arg) {
   if (kinds & GA_GC_ROOTS_DATA) for_each_data(fn, arg);
   if (kinds & GA_GC_ROOTS_USER) for_each_user(fn, arg);

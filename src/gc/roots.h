@@ -59,6 +59,14 @@ enum {
 void ga_gc_roots_for_each(ga_gc_range_fn fn, void *arg);
 void ga_gc_roots_for_each_kind(unsigned kinds, ga_gc_range_fn fn, void *arg);
 
+/* Calls fn on a copy of [lo, hi), 64 KiB at a time, for memory that may
+ * be unmapped while it is read (the stacks of running threads, the
+ * program's anonymous mappings: a thread the pause does not stop, one
+ * that has left the registry on its way out, may still unmap memory):
+ * an unreadable page is skipped, not a fault. The collecting thread only
+ * (gc_lock): the copy buffer is shared. */
+void ga_gc_roots_scan_copied(uintptr_t lo, uintptr_t hi, ga_gc_range_fn fn, void *arg);
+
 /* User roots: add merges with overlapping or adjacent ranges; remove takes
  * [lo, hi) out of whatever user roots it intersects (splitting one if
  * needed), as GC_remove_roots does. False if the table is full (65536

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -365,36 +364,19 @@ void ga_gc_stw_leave(void) {
   if (self_rec) self_rec->entry_sp = 0;
 }
 
-/* Stacks read while their threads run are copied first: a thread that
- * exited without unregistering (or whose stack its creator unmapped) must
- * cost a failed copy, not a fault. The copy buffer is the collecting
- * thread's (gc_lock), in memory from the OS (never a root itself). */
-#define COPY_CHUNK ((size_t)64 * 1024)
-static char *copy_buf;
-
-static void scan_copy(uintptr_t lo, uintptr_t hi, ga_gc_range_fn fn, void *arg) {
-  pid_t pid = getpid();
-  for (uintptr_t p = lo; p < hi; p += COPY_CHUNK) {
-    size_t n = hi - p < COPY_CHUNK ? hi - p : COPY_CHUNK;
-    struct iovec local = {copy_buf, n}, remote = {(void *)p, n};
-    ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-    if (got <= 0) continue; /* unmapped: nothing to see there */
-    report((uintptr_t)copy_buf, (uintptr_t)copy_buf + (size_t)got, fn, arg);
-  }
-}
-
 void ga_gc_stw_scan_stacks_running(ga_gc_range_fn fn, void *arg) {
   /* The values are racy: this only grays what the pause would otherwise
    * have to trace. From a little below the stack pointer of the last stop,
    * or the whole stack. */
-  if (!copy_buf && !(copy_buf = ga_os_reserve(COPY_CHUNK, 4096))) return;
   ga_mutex_lock(&reg_lock);
   pid_t me = my_tid();
   for (ga_gc_thread_t *t = threads; t; t = t->next) {
     if (t->tid == me) continue;
     uintptr_t lo = full_scan_lo(t);
     if (t->sp > lo + 256 * 1024 && t->sp < t->stack_hi) lo = t->sp - 256 * 1024;
-    scan_copy(lo & ~(uintptr_t)7, t->stack_hi, fn, arg);
+    /* Copied: a thread that exited without unregistering (or whose stack
+     * its creator unmapped) must cost a failed copy, not a fault. */
+    ga_gc_roots_scan_copied(lo, t->stack_hi, fn, arg);
   }
   ga_mutex_unlock(&reg_lock);
 }
