@@ -419,10 +419,13 @@ bool ga_os_program_gone;
 /* The new thread blocks every signal first thing; until then it has the
  * creator's mask minus everything but the collector's stop signal, which
  * is only ever sent to a given (registered) thread. */
+__thread bool ga_os_internal_thread;
+
 static void *internal_start(void *fn) {
   sigset_t all;
   sigfillset(&all);
   ga_os_sigmask(SIG_SETMASK, &all, NULL);
+  ga_os_internal_thread = true;
   __atomic_fetch_add(&internal_threads, 1, __ATOMIC_RELAXED);
   void *r = ((void *(*)(void *))fn)(NULL);
   __atomic_fetch_sub(&internal_threads, 1, __ATOMIC_RELAXED);
@@ -496,7 +499,12 @@ bool ga_os_thread_start(void *(*fn)(void *)) {
    * creator stays stoppable by the collector meanwhile: pthread_create
    * takes glibc's stack-cache lock, which a stopped thread may hold. */
   sigfillset(&all);
-  if (ga_os_thread_keep_signal) sigdelset(&all, ga_os_thread_keep_signal);
+  /* An internal creator (the worker starting a thread) is never
+   * registered and blocks everything: it must not open the stop signal,
+   * or, should pthread_create's allocations be its first, they would
+   * register it (cache.c), and then, its mask restored, it could never be
+   * stopped (tests/gcmode/gc_worker_alloc). */
+  if (ga_os_thread_keep_signal && !ga_os_internal_thread) sigdelset(&all, ga_os_thread_keep_signal);
   ga_os_sigmask(SIG_SETMASK, &all, &old);
   ga_os_creating_internal_thread = true; /* not a thread for the collector to stop */
   int rc = pthread_create(&t, &attr, internal_start, (void *)fn);

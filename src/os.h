@@ -127,5 +127,8 @@ bool ga_os_signal_handler(int sig, void (*fn)(int));
  * a background thread (gc/stw.c sets it). */
 extern int ga_os_thread_keep_signal;
 extern __thread bool ga_os_creating_internal_thread;
+/* Set in goalloc's own threads (ga_os_thread_start): never registered with
+ * the collector, whatever they allocate. */
+extern __thread bool ga_os_internal_thread;
 
 #endif

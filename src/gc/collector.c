@@ -762,6 +762,7 @@ static bool register_self(void) {
   /* A thread that blocks the stop signal (goalloc's own background
    * thread) could never be stopped: the stop would wait forever. */
   sigset_t cur;
+  if (ga_os_internal_thread) return false;
   if (ga_os_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, ga_gc_stw_signal()))
     return false;
   if (gettid() == getpid()) return ga_gc_stw_register_self() != NULL;
