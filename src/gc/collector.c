@@ -208,6 +208,8 @@ typedef struct {
                         * released just before) */
   uint64_t bgsweep_ns; /* the rest, after the pause */
   size_t preclean_pages;
+  size_t last_round_pages; /* the last pre-cleaning round's, and its time */
+  uint64_t last_round_ns;
   unsigned nthreads;
   bool ok;
 } cycle_t;
@@ -427,9 +429,12 @@ static void cycle_concurrent(cycle_t *cy) {
    * reachable during the last one; what the last round leaves is traced
    * in the pause. */
   for (int r = 0; r < PRECLEAN_ROUNDS; r++) {
+    uint64_t tr = ga_os_nanotime();
     mark_roots_running();
     size_t pages = ga_gc_conc_preclean(NULL);
     cy->preclean_pages += pages;
+    cy->last_round_pages = pages;
+    cy->last_round_ns = ga_os_nanotime() - tr;
     cy->rounds++;
     if (pages < PRECLEAN_ENOUGH) break;
   }
@@ -468,13 +473,13 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
   uint64_t garbage = cy->leak ? 0 : ga_gc_sweep_stats.garbage_bytes;
   uint64_t after = cy->inuse_before > garbage ? cy->inuse_before - garbage : 0;
 #define MS(ns) (unsigned long)((ns) / 1000000), (unsigned long)((ns) / 1000 % 1000)
-  char conc[384] = "";
+  char conc[448] = "";
   if (cy->concurrent)
     ga_snprintf(conc, sizeof conc,
-                "concurrent mark %lu.%03lu ms (tracking %lu.%03lu, first %lu.%03lu, %d rounds, %lu pages rescanned, assists %lu MB), pause: gate %lu.%03lu, "
+                "concurrent mark %lu.%03lu ms (tracking %lu.%03lu, first %lu.%03lu, %d rounds, %lu pages rescanned (last round %lu in %lu.%03lu ms), assists %lu MB), pause: gate %lu.%03lu, "
                 "roots %lu.%03lu, written pages %lu.%03lu, drain %lu.%03lu, sweep %lu.%03lu, mark end %lu.%03lu, restart %lu.%03lu ms, background sweep %lu.%03lu ms; ",
                 MS(cy->conc_ns), MS(cy->begin_ns), MS(cy->first_ns), cy->rounds,
-                (unsigned long)cy->preclean_pages,
+                (unsigned long)cy->preclean_pages, (unsigned long)cy->last_round_pages, MS(cy->last_round_ns),
                 (unsigned long)(__atomic_exchange_n(&ga_gc_assist_bytes, 0, __ATOMIC_RELAXED) >> 20),
                 MS(cy->gate_ns), MS(cy->roots_ns),
                 MS(cy->rescan_ns), MS(cy->drain_ns), MS(cy->sweep_ns), MS(cy->markend_ns), MS(cy->restart_ns), MS(cy->bgsweep_ns));
