@@ -421,20 +421,48 @@ bool ga_os_program_gone;
  * is only ever sent to a given (registered) thread. */
 __thread bool ga_os_internal_thread;
 
+/* Where each running internal thread's own frames begin (its start
+ * function's frame): the collector leaves those frames out of its scan of
+ * anonymous memory (no program pointers there, only stale values from
+ * goalloc's own work). What lies above, glibc's thread descriptor and
+ * TLS, is scanned: it points to glibc's per-thread allocations (the DTV,
+ * pthread key blocks), which are collectable malloc memory in collect
+ * mode (excluding all of it freed them: stress_fork's children aborted). */
+#define INTERNAL_MAX 16
+static uintptr_t internal_sp[INTERNAL_MAX];
+
 static void *internal_start(void *fn) {
   sigset_t all;
   sigfillset(&all);
   ga_os_sigmask(SIG_SETMASK, &all, NULL);
   ga_os_internal_thread = true;
   __atomic_fetch_add(&internal_threads, 1, __ATOMIC_RELAXED);
+  int slot = -1;
+  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  for (int i = 0; i < INTERNAL_MAX && slot < 0; i++) {
+    uintptr_t expected = 0;
+    if (__atomic_compare_exchange_n(&internal_sp[i], &expected, sp, false, __ATOMIC_RELEASE,
+                                    __ATOMIC_RELAXED))
+      slot = i;
+  }
   void *r = ((void *(*)(void *))fn)(NULL);
+  if (slot >= 0) __atomic_store_n(&internal_sp[slot], 0, __ATOMIC_RELEASE);
   __atomic_fetch_sub(&internal_threads, 1, __ATOMIC_RELAXED);
   return r;
+}
+
+uintptr_t ga_os_internal_frames_top(uintptr_t lo, uintptr_t hi) {
+  for (int i = 0; i < INTERNAL_MAX; i++) {
+    uintptr_t sp = __atomic_load_n(&internal_sp[i], __ATOMIC_ACQUIRE);
+    if (sp >= lo && sp < hi) return sp;
+  }
+  return 0;
 }
 
 void ga_os_threads_fork_child(void) {
   /* The child has none of the parent's internal threads. */
   internal_threads = 0;
+  for (int i = 0; i < INTERNAL_MAX; i++) internal_sp[i] = 0;
   ga_os_program_gone = false;
 }
 

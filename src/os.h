@@ -130,5 +130,8 @@ extern __thread bool ga_os_creating_internal_thread;
 /* Set in goalloc's own threads (ga_os_thread_start): never registered with
  * the collector, whatever they allocate. */
 extern __thread bool ga_os_internal_thread;
+/* If [lo, hi) holds the stack of a running internal thread: the top of
+ * its own frames (everything in [lo, top) is goalloc's), else 0. */
+uintptr_t ga_os_internal_frames_top(uintptr_t lo, uintptr_t hi);
 
 #endif

@@ -219,9 +219,15 @@ typedef struct {
  * pointers from the allocator: CPython keeps most of its objects in arenas
  * it maps itself, and they point to malloc'ed blocks. So in the modes that
  * collect plain malloc memory, every private anonymous read-write mapping
- * is a root, minus goalloc's own (the heap, its metadata: os.c's registry)
- * and minus registered threads' stacks (scanned from their stack pointer
- * instead, so dead frames do not hide leaks). Read through a copy: threads
+ * is a root, minus goalloc's own (the heap, its metadata: os.c's registry),
+ * minus registered threads' stacks (scanned from their stack pointer
+ * instead, so dead frames do not hide leaks), and minus the loaded
+ * objects' writable segments, whose .bss tails are anonymous mappings too:
+ * they are DATA roots already, except goalloc's own .bss (16 MiB of
+ * metadata, scanned here every pause until 2026-11-24), and minus the
+ * frames of goalloc's own threads (their 8 MiB stacks, where stale values
+ * from marking kept garbage and could hide leaks; their TLS and thread
+ * descriptor above the frames are scanned, os.c). Read through a copy: threads
  * the pause does not stop (one past its last key destructor, on its way
  * out, freeing glibc's cached thread stacks) may unmap any of it between
  * /proc/self/maps and the scan (CPython's test_threading_local crashed the
@@ -236,19 +242,24 @@ static void copy_reservations(const ga_os_range_t *r, size_t n, void *arg) {
   nexcl = n;
 }
 
-static void add_stack_excl(const ga_gc_thread_t *t, void *arg) {
-  if (nexcl >= excl_cap || t->stack_hi <= t->stack_lo) return;
+static void add_excl(uintptr_t lo, uintptr_t hi, void *arg) {
+  (void)arg;
+  if (nexcl >= excl_cap || hi <= lo) return;
   size_t i = nexcl;
-  while (i > 0 && excl[i - 1].lo > t->stack_lo) {
+  while (i > 0 && excl[i - 1].lo > lo) {
     excl[i] = excl[i - 1];
     i--;
   }
-  excl[i].lo = t->stack_lo;
-  excl[i].hi = t->stack_hi;
+  excl[i].lo = lo;
+  excl[i].hi = hi;
   nexcl++;
 }
 
+static void add_stack_excl(const ga_gc_thread_t *t, void *arg) { add_excl(t->stack_lo, t->stack_hi, arg); }
+
 static void scan_anon(uintptr_t lo, uintptr_t hi, void *arg) {
+  uintptr_t frames_top = ga_os_internal_frames_top(lo, hi);
+  if (frames_top) lo = frames_top & ~(uintptr_t)7;
   /* First exclusion that ends after lo (exclusions may overlap: stacks
    * were merged in by start address only). */
   size_t a = 0, b = nexcl;
@@ -275,6 +286,7 @@ static void mark_anon_roots(void) {
   }
   ga_os_for_each_reservation(copy_reservations, NULL);
   ga_gc_stw_for_each_thread(add_stack_excl, NULL);
+  ga_gc_roots_for_each_data_segment(add_excl, NULL);
   ga_gc_maps_for_each_anon(scan_anon, NULL);
 }
 
@@ -439,6 +451,10 @@ static void cycle_concurrent(cycle_t *cy) {
     if (pages < PRECLEAN_ENOUGH) break;
   }
   ga_gc_conc_stop_mutator_marking();
+  /* What assists left on the gray list when their budget ran out (they
+   * have all stopped now): traced while the program runs, not in the
+   * pause. */
+  ga_gc_mark_drain(NULL);
   cy->conc_ns = ga_os_nanotime() - t1;
   ga_gc_roots_with_loader_locked(pause_final, cy);
   ga_gc_conc_end();

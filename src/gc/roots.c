@@ -150,6 +150,28 @@ static void for_each_data(ga_gc_range_fn fn, void *arg) {
   dl_iterate_phdr(data_cb, &c);
 }
 
+struct seg_ctx {
+  void (*fn)(uintptr_t lo, uintptr_t hi, void *arg);
+  void *arg;
+};
+
+static int seg_cb(struct dl_phdr_info *info, size_t size, void *p) {
+  (void)size;
+  struct seg_ctx *c = p;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || ph->p_memsz == 0) continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    c->fn(lo & ~(uintptr_t)4095, (lo + ph->p_memsz + 4095) & ~(uintptr_t)4095, c->arg);
+  }
+  return 0;
+}
+
+void ga_gc_roots_for_each_data_segment(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg) {
+  struct seg_ctx c = {fn, arg};
+  dl_iterate_phdr(seg_cb, &c);
+}
+
 /* ---- MAIN_STACK ---- */
 
 bool ga_gc_roots_main_stack(uintptr_t *lo, uintptr_t *hi) {

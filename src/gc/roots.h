@@ -67,6 +67,11 @@ void ga_gc_roots_for_each_kind(unsigned kinds, ga_gc_range_fn fn, void *arg);
  * (gc_lock): the copy buffer is shared. */
 void ga_gc_roots_scan_copied(uintptr_t lo, uintptr_t hi, ga_gc_range_fn fn, void *arg);
 
+/* Every loaded object's writable segments, whole pages (their .bss tails
+ * are anonymous mappings): the collect modes' scan of anonymous memory
+ * leaves them to the DATA roots (which skip goalloc's own). */
+void ga_gc_roots_for_each_data_segment(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
+
 /* User roots: add merges with overlapping or adjacent ranges; remove takes
  * [lo, hi) out of whatever user roots it intersects (splitting one if
  * needed), as GC_remove_roots does. False if the table is full (65536

@@ -61,6 +61,55 @@ TEST(Roots, DataAndBssAreRoots) {
   }
 }
 
+// The collect modes' scan of anonymous memory leaves every loaded object's
+// writable segments to the DATA roots: their .bss tails (anonymous
+// mappings) must be reported whole, page-aligned, libgoalloc's included.
+TEST(Roots, DataSegmentsCoverBssTails) {
+  std::vector<GcRange> v;
+  ga_gc_roots_for_each_data_segment(gc_collect_range, &v);
+  ASSERT_FALSE(v.empty());
+  EXPECT_TRUE(gc_covered(v, (uintptr_t)&gc_test_big_bss[0], sizeof gc_test_big_bss));
+  EXPECT_TRUE(gc_covered(v, (uintptr_t)&gc_test_bss[0], sizeof gc_test_bss));
+  EXPECT_TRUE(gc_covered(v, (uintptr_t)&environ));
+  for (const GcRange &r : v) {
+    EXPECT_EQ(r.lo % 4096, 0u);
+    EXPECT_EQ(r.hi % 4096, 0u);
+  }
+}
+
+// goalloc's own threads' frames are known (left out of the anonymous scan,
+// not their TLS above them) while they run, and forgotten when they return.
+static uintptr_t internal_seen_sp;
+static int internal_release;
+static void *internal_body(void *) {
+  volatile char here = 0;
+  __atomic_store_n(&internal_seen_sp, (uintptr_t)&here, __ATOMIC_RELEASE);
+  while (!__atomic_load_n(&internal_release, __ATOMIC_ACQUIRE)) ga_os_sleep_ms(1);
+  __atomic_store_n(&internal_seen_sp, (uintptr_t)0, __ATOMIC_RELEASE);
+  return nullptr;
+}
+
+TEST(Roots, InternalThreadStacksAreKnown) {
+  ASSERT_TRUE(ga_os_thread_start(internal_body));
+  uintptr_t sp;
+  while (!(sp = __atomic_load_n(&internal_seen_sp, __ATOMIC_ACQUIRE))) ga_os_sleep_ms(1);
+  uintptr_t top = ga_os_internal_frames_top(sp - 64 * 1024, sp + 64 * 1024);
+  // Above the body's locals, below the thread's TLS (at its stack's top).
+  EXPECT_GT(top, sp);
+  EXPECT_LT(top, sp + 4096);
+  uintptr_t mine = (uintptr_t)&sp;
+  EXPECT_EQ(ga_os_internal_frames_top(mine - 4096, mine + 4096), 0u);
+  __atomic_store_n(&internal_release, 1, __ATOMIC_RELEASE);
+  while (__atomic_load_n(&internal_seen_sp, __ATOMIC_ACQUIRE)) ga_os_sleep_ms(1);
+  // Forgotten once it returns (the slot is cleared right after the body).
+  bool gone = false;
+  for (int i = 0; i < 1000 && !gone; i++) {
+    gone = ga_os_internal_frames_top(sp - 64 * 1024, sp + 64 * 1024) == 0;
+    if (!gone) ga_os_sleep_ms(1);
+  }
+  EXPECT_TRUE(gone);
+}
+
 TEST(Roots, RelroIsNotARoot) {
   uintptr_t a = (uintptr_t)&gc_test_relro_ptr;
   if (!in_relro(a)) GTEST_SKIP() << "the linker did not put the constant in RELRO";
