@@ -191,10 +191,13 @@ void ga_os_unuse(void *p, size_t size) {
   madvise(p, size, MADV_DONTNEED);
 }
 
-size_t ga_os_read_own(void *dst, uintptr_t src, size_t n) {
+long ga_os_read_own(void *dst, uintptr_t src, size_t n) {
   struct iovec local = {dst, n}, remote = {(void *)src, n};
+  int saved = errno;
   ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-  return got > 0 ? (size_t)got : 0;
+  long r = got >= 0 ? (long)got : errno == EFAULT ? 0 : -(long)errno;
+  errno = saved;
+  return r;
 }
 
 static long futex(int *uaddr, int op, int val) {

@@ -40,9 +40,10 @@ void ga_os_registry_reset(void);
 void ga_os_unuse(void *p, size_t size);
 /* Copies [src, src+n) of this process's memory to dst without faulting
  * (process_vm_readv): returns the bytes copied before the first unreadable
- * one (0 if src itself is unmapped). For memory another thread may unmap
+ * one (0 if src itself is unmapped), or -errno if the call itself was
+ * refused (a sandbox: EPERM, ENOSYS). For memory another thread may unmap
  * at any moment. */
-size_t ga_os_read_own(void *dst, uintptr_t src, size_t n);
+long ga_os_read_own(void *dst, uintptr_t src, size_t n);
 
 /* A small futex mutex (Drepper's three-state lock): uncontended lock and
  * unlock are one atomic each; no allocation, safe in signal-free contexts

@@ -272,10 +272,10 @@ static void scan_anon(uintptr_t lo, uintptr_t hi, void *arg) {
   uintptr_t cur = lo;
   for (size_t i = a; i < nexcl && excl[i].lo < hi && cur < hi; i++) {
     if (excl[i].hi <= cur) continue;
-    if (excl[i].lo > cur) ga_gc_roots_scan_copied(cur, excl[i].lo, ga_gc_mark_range, NULL);
+    if (excl[i].lo > cur) ga_gc_roots_scan_copied(cur, excl[i].lo, true, ga_gc_mark_range, NULL);
     cur = excl[i].hi;
   }
-  if (cur < hi) ga_gc_roots_scan_copied(cur, hi, ga_gc_mark_range, NULL);
+  if (cur < hi) ga_gc_roots_scan_copied(cur, hi, true, ga_gc_mark_range, NULL);
 }
 
 static void mark_anon_roots(void) {

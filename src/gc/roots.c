@@ -132,7 +132,12 @@ static int data_cb(struct dl_phdr_info *info, size_t size, void *p) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
     if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || ph->p_memsz == 0) continue;
     uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    emit_minus(lo, lo + ph->p_memsz, ex, nex, c->fn, c->arg);
+    /* To the end of the segment's last page: ld.so's startup allocator
+     * hands out the rest of its last data page (the main link_map lives
+     * there, and after dlopen(RTLD_GLOBAL) it holds the only pointer to a
+     * malloc'ed scope list), and the anonymous-memory scan leaves data
+     * segments to these roots. */
+    emit_minus(lo, (lo + ph->p_memsz + 4095) & ~(uintptr_t)4095, ex, nex, c->fn, c->arg);
   }
   return 0;
 }
@@ -347,22 +352,39 @@ bool ga_gc_roots_unexclude(uintptr_t lo, uintptr_t hi) {
 #define COPY_CHUNK ((size_t)64 * 1024)
 static char *copy_buf; /* the collecting thread's; OS memory, never a root */
 
-void ga_gc_roots_scan_copied(uintptr_t lo, uintptr_t hi, ga_gc_range_fn fn, void *arg) {
-  if (!copy_buf && !(copy_buf = ga_os_reserve(COPY_CHUNK, 4096))) return;
+/* Can this process read itself with process_vm_readv? A sandbox may
+ * refuse the call (seccomp: EPERM; ENOSYS without CONFIG_CROSS_MEMORY_ATTACH),
+ * at any time (a program may install its filter after the first cycle).
+ * Then, from that call on, roots that must be seen are read in place (a
+ * range unmapped meanwhile faults, as before the copy) and optional ones
+ * are skipped. A filter that kills instead (SECCOMP_RET_KILL) ends the
+ * process at the first pause: not detectable beforehand (docs/GC.md). */
+static bool copy_refused;
+
+void ga_gc_roots_scan_copied(uintptr_t lo, uintptr_t hi, bool required, ga_gc_range_fn fn,
+                             void *arg) {
   lo = (lo + 7) & ~(uintptr_t)7;
   hi &= ~(uintptr_t)7;
   uintptr_t p = lo;
-  while (p < hi) {
-    size_t n = hi - p < COPY_CHUNK ? hi - p : COPY_CHUNK;
-    size_t got = ga_os_read_own(copy_buf, p, n) & ~(size_t)7;
-    if (got) fn((uintptr_t)copy_buf, (uintptr_t)copy_buf + got, arg);
-    if (got == n) {
-      p += n;
-    } else {
-      /* Gone from p + got: go on at the next page. */
-      p = ((p + got) & ~(uintptr_t)4095) + 4096;
+  if (!copy_refused && (copy_buf || (copy_buf = ga_os_reserve(COPY_CHUNK, 4096)))) {
+    while (p < hi) {
+      size_t n = hi - p < COPY_CHUNK ? hi - p : COPY_CHUNK;
+      long got = ga_os_read_own(copy_buf, p, n);
+      if (got < 0) {
+        copy_refused = true;
+        break;
+      }
+      size_t g = (size_t)got & ~(size_t)7;
+      if (g) fn((uintptr_t)copy_buf, (uintptr_t)copy_buf + g, arg);
+      if (g == n) {
+        p += n;
+      } else {
+        /* Gone from p + g: go on at the next page. */
+        p = ((p + g) & ~(uintptr_t)4095) + 4096;
+      }
     }
   }
+  if (p < hi && required) fn(p, hi, arg);
 }
 
 void ga_gc_roots_for_each_kind(unsigned kinds, ga_gc_range_fn fn, void *arg) {

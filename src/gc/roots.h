@@ -63,9 +63,12 @@ void ga_gc_roots_for_each_kind(unsigned kinds, ga_gc_range_fn fn, void *arg);
  * be unmapped while it is read (the stacks of running threads, the
  * program's anonymous mappings: a thread the pause does not stop, one
  * that has left the registry on its way out, may still unmap memory):
- * an unreadable page is skipped, not a fault. The collecting thread only
- * (gc_lock): the copy buffer is shared. */
-void ga_gc_roots_scan_copied(uintptr_t lo, uintptr_t hi, ga_gc_range_fn fn, void *arg);
+ * an unreadable page is skipped, not a fault. Where the process may not
+ * read itself that way (a sandbox refuses process_vm_readv), a required
+ * range is scanned in place and an optional one skipped. The collecting
+ * thread only (gc_lock): the copy buffer is shared. */
+void ga_gc_roots_scan_copied(uintptr_t lo, uintptr_t hi, bool required, ga_gc_range_fn fn,
+                             void *arg);
 
 /* Every loaded object's writable segments, whole pages (their .bss tails
  * are anonymous mappings): the collect modes' scan of anonymous memory

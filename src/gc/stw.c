@@ -376,7 +376,7 @@ void ga_gc_stw_scan_stacks_running(ga_gc_range_fn fn, void *arg) {
     if (t->sp > lo + 256 * 1024 && t->sp < t->stack_hi) lo = t->sp - 256 * 1024;
     /* Copied: a thread that exited without unregistering (or whose stack
      * its creator unmapped) must cost a failed copy, not a fault. */
-    ga_gc_roots_scan_copied(lo, t->stack_hi, fn, arg);
+    ga_gc_roots_scan_copied(lo, t->stack_hi, false, fn, arg);
   }
   ga_mutex_unlock(&reg_lock);
 }
