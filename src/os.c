@@ -404,6 +404,13 @@ void ga_os_futex_wait(int *addr, int val) {
   errno = saved;
 }
 
+void ga_os_futex_wait_ms(int *addr, int val, unsigned ms) {
+  int saved = errno;
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+  errno = saved;
+}
+
 void ga_os_futex_wake(int *addr) { futex(addr, FUTEX_WAKE_PRIVATE, 1); }
 void ga_os_futex_wake_all(int *addr) { futex(addr, FUTEX_WAKE_PRIVATE, INT_MAX); }
 

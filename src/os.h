@@ -95,6 +95,8 @@ uint64_t ga_os_nanotime(void);
 void ga_os_sleep_ms(unsigned ms);
 /* Waits while *addr == val (or a spurious wake-up); wakes one waiter. */
 void ga_os_futex_wait(int *addr, int val);
+/* The same, for at most ms milliseconds. */
+void ga_os_futex_wait_ms(int *addr, int val, unsigned ms);
 void ga_os_futex_wake(int *addr);
 void ga_os_futex_wake_all(int *addr);
 

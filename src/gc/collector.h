@@ -19,6 +19,9 @@ extern bool ga_gc_hooked;
  * trigger. */
 extern bool ga_gc_auto;
 extern uint64_t ga_gc_trigger;
+/* Twice the goal (collector.c, hold_back): past it an allocating thread
+ * waits for a collection that another thread is running. */
+extern uint64_t ga_gc_hard_limit;
 extern uint64_t ga_heap_inuse_bytes;
 
 void ga_gc_init_from_options(void);
@@ -28,8 +31,9 @@ void ga_gc_collect_auto(void);
 /* Called where the caller's cache is consistent (never inside a busy
  * section, cache.h). */
 static inline void ga_gc_poll(void) {
-  if (GA_UNLIKELY(__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED) >=
-                  __atomic_load_n(&ga_gc_trigger, __ATOMIC_RELAXED)))
+  uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
+  if (GA_UNLIKELY(inuse >= __atomic_load_n(&ga_gc_trigger, __ATOMIC_RELAXED) ||
+                  inuse >= __atomic_load_n(&ga_gc_hard_limit, __ATOMIC_RELAXED)))
     ga_gc_collect_auto();
 }
 
