@@ -82,6 +82,11 @@ static void stopping_end(void) {
 }
 
 static ga_mutex_t gc_lock = GA_MUTEX_INIT;
+/* stats and the pacer's goal, for readers (goalloc_gc_get_stats, GC_*
+ * queries): taken briefly by the cycle's thread when it updates them, so a
+ * reader never waits for a whole cycle (a concurrent mark lasts seconds at
+ * a GB, and finalizers run under gc_lock). Inside gc_lock when both. */
+static ga_mutex_t stats_lock = GA_MUTEX_INIT;
 static ga_mutex_t enable_lock = GA_MUTEX_INIT;
 /* One leak report at a time (exit, signal); taken before gc_lock. */
 static ga_mutex_t leak_report_lock = GA_MUTEX_INIT;
@@ -470,7 +475,6 @@ static bool concurrent;          /* cycles are concurrent (decided at enable) */
 
 static void set_trigger(void) {
   uint64_t goal = ga_gc_pacer_heap_goal(&pacer);
-  stats.heap_goal = goal;
   uint64_t trigger = goal;
   if (concurrent) {
     /* Start early enough that marking ends near the goal: Go's lowest
@@ -514,7 +518,7 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
             (unsigned long)stats.cycles, (unsigned long)(now / 1000000000),
             (unsigned long)(now / 1000000 % 1000), conc, MS(cy->pause_ns), MS(cy->stop_ns), MS(wall_ns),
             cy->nthreads + 1, (unsigned long)(cy->inuse_before >> 20), (unsigned long)(after >> 20),
-            (unsigned long)(stats.heap_goal >> 20),
+            (unsigned long)(ga_gc_pacer_heap_goal(&pacer) >> 20),
             (unsigned long)(ga_gc_mark_stats.marked_bytes >> 20), cy->leak ? "unreachable" : "freed",
             (unsigned long)ga_gc_sweep_stats.garbage_objects,
             (unsigned long)(ga_gc_sweep_stats.garbage_bytes >> 10),
@@ -572,6 +576,7 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
     }
     uint64_t wall = ga_os_nanotime() - t0;
     __atomic_store_n(&last_cycle_end_ns, t0 + wall, __ATOMIC_RELAXED);
+    ga_mutex_lock(&stats_lock);
     stats.cycles++;
     stats.pauses++;
     stats.last_pause_ns = cy.pause_ns;
@@ -596,6 +601,7 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
     ga_gc_pacer_commit(&pacer);
     __atomic_store_n(&kick_pending, 0, __ATOMIC_RELAXED); /* before the new trigger */
     set_trigger();
+    ga_mutex_unlock(&stats_lock);
     if (trace) trace_line(&cy, wall);
     pacer.heap_scan_work = 0;
   }
@@ -948,9 +954,11 @@ void goalloc_gc_enable(void) {
 int goalloc_gc_set_percent(int percent) {
   goalloc_gc_init();
   ga_mutex_lock(&gc_lock);
+  ga_mutex_lock(&stats_lock);
   int old = (int)pacer.gc_percent;
   ga_gc_pacer_set_gc_percent(&pacer, percent);
   set_trigger();
+  ga_mutex_unlock(&stats_lock);
   arm_auto();
   ga_mutex_unlock(&gc_lock);
   return old;
@@ -987,14 +995,14 @@ int goalloc_gc_get_stats(goalloc_gc_stats_t *st) {
     errno = EINVAL;
     return -1;
   }
-  ga_mutex_lock(&gc_lock);
+  ga_mutex_lock(&stats_lock);
   *st = stats;
   st->struct_size = sizeof *st;
   st->mode = ga_gc_mode;
   st->heap_live = ga_heap_inuse_bytes;
   st->heap_goal = ga_gc_mode ? ga_gc_pacer_heap_goal(&pacer) : 0;
   st->pause_p99_ns = p99();
-  ga_mutex_unlock(&gc_lock);
+  ga_mutex_unlock(&stats_lock);
   return 0;
 }
 
@@ -1104,6 +1112,7 @@ void ga_gc_fork_parent_early(void) {
 void ga_gc_fork_parent(void) { ga_mutex_unlock(&gc_lock); }
 void ga_gc_fork_child(void) {
   ga_mutex_reset(&gc_lock);
+  ga_mutex_reset(&stats_lock);
   gc_lock_owner = 0;
   ga_mutex_reset(&fin_lock);
   ga_mutex_reset(&enable_lock);
