@@ -426,9 +426,6 @@ int ga_os_thread_keep_signal;
 static int internal_threads; /* running internal threads */
 bool ga_os_program_gone;
 
-/* The new thread blocks every signal first thing; until then it has the
- * creator's mask minus everything but the collector's stop signal, which
- * is only ever sent to a given (registered) thread. */
 __thread bool ga_os_internal_thread;
 
 /* Where each running internal thread's own frames begin (its start
@@ -441,6 +438,9 @@ __thread bool ga_os_internal_thread;
 #define INTERNAL_MAX 16
 static uintptr_t internal_sp[INTERNAL_MAX];
 
+/* The new thread blocks every signal first thing; until then it has the
+ * creator's mask minus everything but the collector's stop signal, which
+ * is only ever sent to a given (registered) thread. */
 static void *internal_start(void *fn) {
   sigset_t all;
   sigfillset(&all);
