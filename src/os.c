@@ -509,10 +509,7 @@ bool ga_os_program_threads_gone(void) {
 }
 
 bool ga_os_idle_wait(int *addr, int val) {
-  int saved = errno;
-  struct timespec ts = {GA_OS_IDLE_CHECK_MS / 1000, (long)(GA_OS_IDLE_CHECK_MS % 1000) * 1000000L};
-  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
-  errno = saved;
+  ga_os_futex_wait_ms(addr, val, GA_OS_IDLE_CHECK_MS);
   return __atomic_load_n(addr, __ATOMIC_ACQUIRE) == val && ga_os_program_threads_gone();
 }
 

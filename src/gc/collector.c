@@ -628,13 +628,12 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
 #define HOLD_BACK_MS 20
 
 static void hold_back(void) {
-  __atomic_fetch_add(&held_back, 1, __ATOMIC_RELAXED);
   for (int i = 0; i < HOLD_BACK_MS; i++) {
     int s = __atomic_load_n(&gc_lock.state, __ATOMIC_ACQUIRE);
-    if (!s) return;
-    if (__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED) <
-        __atomic_load_n(&ga_gc_hard_limit, __ATOMIC_RELAXED))
+    if (!s || __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED) <
+                  __atomic_load_n(&ga_gc_hard_limit, __ATOMIC_RELAXED))
       return;
+    if (i == 0) __atomic_fetch_add(&held_back, 1, __ATOMIC_RELAXED);
     ga_os_futex_wait_ms(&gc_lock.state, s, 1);
   }
 }
@@ -653,10 +652,7 @@ void ga_gc_collect_auto(void) {
   if (!ga_gc_auto || __atomic_load_n(&disabled, __ATOMIC_RELAXED)) return;
   if (__atomic_load_n(&ga_os_program_gone, __ATOMIC_ACQUIRE)) return; /* exit handlers (os.c) */
   if (__atomic_load_n(&gc_lock_owner, __ATOMIC_RELAXED) == my_tid()) return;
-  if (__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED) >=
-          __atomic_load_n(&ga_gc_hard_limit, __ATOMIC_RELAXED) &&
-      __atomic_load_n(&gc_lock.state, __ATOMIC_RELAXED))
-    hold_back();
+  hold_back();
   /* Another thread may have collected while we waited to get here. */
   if (__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED) <
       __atomic_load_n(&ga_gc_trigger, __ATOMIC_RELAXED))

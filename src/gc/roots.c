@@ -105,6 +105,19 @@ struct data_ctx {
   size_t nex;               /* without the RELRO slot */
 };
 
+/* A writable PT_LOAD segment of info, as [lo, hi) up to the end of its
+ * last page: ld.so's startup allocator hands out the rest of its last data
+ * page (the main link_map lives there, and after dlopen(RTLD_GLOBAL) it
+ * holds the only pointer to a malloc'ed scope list), and the collect
+ * modes' anonymous-memory scan leaves data segments to the DATA roots. */
+static bool writable_segment(const struct dl_phdr_info *info, int i, uintptr_t *lo, uintptr_t *hi) {
+  const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+  if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || ph->p_memsz == 0) return false;
+  *lo = info->dlpi_addr + ph->p_vaddr;
+  *hi = (*lo + ph->p_memsz + 4095) & ~(uintptr_t)4095;
+  return true;
+}
+
 static int data_cb(struct dl_phdr_info *info, size_t size, void *p) {
   struct data_ctx *c = p;
   bool is_main = c->index++ == 0;
@@ -128,17 +141,9 @@ static int data_cb(struct dl_phdr_info *info, size_t size, void *p) {
     ex[nex++] = relro;
     sort_ranges(ex, nex);
   }
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || ph->p_memsz == 0) continue;
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    /* To the end of the segment's last page: ld.so's startup allocator
-     * hands out the rest of its last data page (the main link_map lives
-     * there, and after dlopen(RTLD_GLOBAL) it holds the only pointer to a
-     * malloc'ed scope list), and the anonymous-memory scan leaves data
-     * segments to these roots. */
-    emit_minus(lo, (lo + ph->p_memsz + 4095) & ~(uintptr_t)4095, ex, nex, c->fn, c->arg);
-  }
+  uintptr_t lo, hi;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    if (writable_segment(info, i, &lo, &hi)) emit_minus(lo, hi, ex, nex, c->fn, c->arg);
   return 0;
 }
 
@@ -163,12 +168,9 @@ struct seg_ctx {
 static int seg_cb(struct dl_phdr_info *info, size_t size, void *p) {
   (void)size;
   struct seg_ctx *c = p;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || ph->p_memsz == 0) continue;
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    c->fn(lo & ~(uintptr_t)4095, (lo + ph->p_memsz + 4095) & ~(uintptr_t)4095, c->arg);
-  }
+  uintptr_t lo, hi;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    if (writable_segment(info, i, &lo, &hi)) c->fn(lo & ~(uintptr_t)4095, hi, c->arg);
   return 0;
 }
 
