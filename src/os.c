@@ -437,12 +437,14 @@ __thread bool ga_os_internal_thread;
  * mode (excluding all of it freed them: stress_fork's children aborted). */
 #define INTERNAL_MAX 16
 static uintptr_t internal_sp[INTERNAL_MAX];
+/* Their thread ids (same slot): a dead registered thread's record whose id
+ * the kernel gave to one of ours must not be waited for (gc/stw.c). */
+static pid_t internal_tid[INTERNAL_MAX];
 
-/* The new thread blocks every signal first thing; until then it has the
- * creator's mask minus everything but the collector's stop signal, which
- * is only ever sent to a given (registered) thread. */
+/* The new thread starts with every signal blocked (ga_os_thread_start
+ * sets its initial mask), so it never runs the collector's stop handler. */
 static void *internal_start(void *fn) {
-  sigset_t all;
+  sigset_t all; /* again, should the attribute have been refused */
   sigfillset(&all);
   ga_os_sigmask(SIG_SETMASK, &all, NULL);
   ga_os_internal_thread = true;
@@ -455,10 +457,21 @@ static void *internal_start(void *fn) {
                                     __ATOMIC_RELAXED))
       slot = i;
   }
+  if (slot >= 0)
+    __atomic_store_n(&internal_tid[slot], (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
   void *r = ((void *(*)(void *))fn)(NULL);
-  if (slot >= 0) __atomic_store_n(&internal_sp[slot], 0, __ATOMIC_RELEASE);
+  if (slot >= 0) {
+    __atomic_store_n(&internal_tid[slot], 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&internal_sp[slot], 0, __ATOMIC_RELEASE);
+  }
   __atomic_fetch_sub(&internal_threads, 1, __ATOMIC_RELAXED);
   return r;
+}
+
+bool ga_os_internal_tid(pid_t tid) {
+  for (int i = 0; i < INTERNAL_MAX; i++)
+    if (tid && __atomic_load_n(&internal_tid[i], __ATOMIC_ACQUIRE) == tid) return true;
+  return false;
 }
 
 uintptr_t ga_os_internal_frames_top(uintptr_t lo, uintptr_t hi) {
@@ -472,7 +485,7 @@ uintptr_t ga_os_internal_frames_top(uintptr_t lo, uintptr_t hi) {
 void ga_os_threads_fork_child(void) {
   /* The child has none of the parent's internal threads. */
   internal_threads = 0;
-  for (int i = 0; i < INTERNAL_MAX; i++) internal_sp[i] = 0;
+  for (int i = 0; i < INTERNAL_MAX; i++) internal_sp[i] = 0, internal_tid[i] = 0;
   ga_os_program_gone = false;
 }
 
@@ -541,6 +554,16 @@ bool ga_os_thread_start(void *(*fn)(void *)) {
    * stopped (tests/gcmode/gc_worker_alloc). */
   if (ga_os_thread_keep_signal && !ga_os_internal_thread) sigdelset(&all, ga_os_thread_keep_signal);
   ga_os_sigmask(SIG_SETMASK, &all, &old);
+  /* The new thread itself blocks everything from its first instruction:
+   * a stop signal it took would be answered for some other thread's
+   * record (a reused tid, gc/stw.c), so it must never run the handler. */
+  sigset_t none_open;
+  sigfillset(&none_open);
+  if (pthread_attr_setsigmask_np(&attr, &none_open) != 0) {
+    pthread_attr_destroy(&attr);
+    ga_os_sigmask(SIG_SETMASK, &old, NULL);
+    return false;
+  }
   ga_os_creating_internal_thread = true; /* not a thread for the collector to stop */
   int rc = pthread_create(&t, &attr, internal_start, (void *)fn);
   ga_os_creating_internal_thread = false;

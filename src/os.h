@@ -136,5 +136,10 @@ extern __thread bool ga_os_internal_thread;
 /* If [lo, hi) holds the stack of a running internal thread: the top of
  * its own frames (everything in [lo, top) is goalloc's), else 0. */
 uintptr_t ga_os_internal_frames_top(uintptr_t lo, uintptr_t hi);
+/* Is tid a running internal thread? (It was never registered: a
+ * collector's record with that tid is a dead thread's, and a signal sent
+ * to it is never answered, internal threads block every signal from
+ * their first instruction.) */
+bool ga_os_internal_tid(pid_t tid);
 
 #endif

@@ -232,6 +232,24 @@ static void warn_stragglers(unsigned gen) {
                 (int)t->tid, suspend_sig);
 }
 
+/* A dead thread's record whose tid the kernel gave to one of goalloc's
+ * threads after the signals went out: that thread blocks every signal
+ * from its first instruction, so it never answers (nor answers for
+ * another). Drops such records and returns how many, so the stop stops
+ * waiting for them. Checked only when the wait times out. */
+static unsigned drop_internal_tids(unsigned gen) {
+  unsigned n = 0;
+  for (ga_gc_thread_t *t = threads, *next; t; t = next) {
+    next = t->next;
+    if (t->tid != stopper && __atomic_load_n(&t->stopped_gen, __ATOMIC_ACQUIRE) != gen &&
+        ga_os_internal_tid(t->tid)) {
+      unlink_record(t);
+      n++;
+    }
+  }
+  return n;
+}
+
 unsigned ga_gc_stw_stop_world(void) {
   if (!suspend_sig) ga_gc_stw_init(0);
   ga_mutex_lock(&reg_lock);
@@ -243,6 +261,10 @@ unsigned ga_gc_stw_stop_world(void) {
   unsigned sent = 0;
   for (ga_gc_thread_t *t = threads, *next; t; t = next) {
     next = t->next;
+    if (ga_os_internal_tid(t->tid)) {
+      unlink_record(t); /* a dead thread's: its tid is one of ours now */
+      continue;
+    }
     if (t->tid == me) continue;
     siginfo_t si;
     memset(&si, 0, sizeof si);
@@ -261,7 +283,8 @@ unsigned ga_gc_stw_stop_world(void) {
     int a = __atomic_load_n(&acks, __ATOMIC_ACQUIRE);
     if ((unsigned)a >= sent) break;
     struct timespec ts = {0, 50 * 1000 * 1000};
-    futex(&acks, FUTEX_WAIT_PRIVATE, a, &ts);
+    if (futex(&acks, FUTEX_WAIT_PRIVATE, a, &ts) != 0 && errno == ETIMEDOUT)
+      sent -= drop_internal_tids(gen);
     if (!warned && ga_os_nanotime() - start > (uint64_t)GA_GC_STW_WARN_MS * 1000000) {
       warn_stragglers(gen);
       warned = true;
