@@ -33,6 +33,7 @@
 #define GA_ARENA_WORDS (GA_PAGES_PER_ARENA / 64)          /* 128 */
 #define GA_CHUNK_PAGES 512 /* Go's pallocChunkPages: the summary unit */
 #define GA_CHUNKS_PER_ARENA (GA_PAGES_PER_ARENA / GA_CHUNK_PAGES)
+#define GA_CHUNK_SHIFT (GA_PAGE_SHIFT + 9) /* 4 MiB */
 #define GA_ADDR_BITS 47
 #define GA_ARENA_L1_BITS 0
 #define GA_ARENA_L2_BITS (GA_ADDR_BITS - GA_ARENA_SHIFT - GA_ARENA_L1_BITS)
@@ -60,6 +61,14 @@ typedef struct ga_arena {
    * the link of huge groups whose unmapping waits for the end of marking. */
   bool gc_tracked;
   struct ga_arena *gc_next;
+  /* Per chunk, for the written-page walks (gc/concurrent.c): the mark
+   * cycle (ga_gc_mark_cycle) in which a scanned object there was marked
+   * (set by markers, gc/mark.c), and whether a manual scanned span was
+   * ever made there (sticky; set under the heap lock or by the span's
+   * owner). A chunk with neither holds nothing that counts as scanned, so
+   * its written pages need no rescan. */
+  uint32_t gc_chunk_cycle[GA_CHUNKS_PER_ARENA];
+  uint8_t gc_chunk_manual[GA_CHUNKS_PER_ARENA];
 } ga_arena_t;
 
 typedef ga_arena_t *ga_arena_l2_t[(size_t)1 << GA_ARENA_L2_BITS];
@@ -92,6 +101,18 @@ static inline struct ga_span *ga_span_of(uintptr_t p) {
   ga_arena_t *a = ga_arena_of(p);
   if (!a) return NULL;
   return a->spans[(p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)];
+}
+
+/* Marks the chunks of [lo, hi) as holding a manual scanned span (see
+ * gc_chunk_manual); huge groups need none (their walk is whole). */
+static inline void ga_arena_note_manual_scanned(uintptr_t lo, uintptr_t hi) {
+  for (uintptr_t p = lo & ~(((uintptr_t)1 << GA_CHUNK_SHIFT) - 1); p < hi;
+       p += (uintptr_t)1 << GA_CHUNK_SHIFT) {
+    ga_arena_t *a = ga_arena_of(p);
+    if (!a || a->huge) return;
+    uint8_t *m = &a->gc_chunk_manual[(p >> GA_CHUNK_SHIFT) & (GA_CHUNKS_PER_ARENA - 1)];
+    if (!__atomic_load_n(m, __ATOMIC_RELAXED)) __atomic_store_n(m, 1, __ATOMIC_RELAXED);
+  }
 }
 
 /* Heap lock held. Reserves n contiguous arenas (huge: one object spans

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "arena.h"
 #include "gc/collector.h"
 #include "heap.h"
 #include "malloc_int.h"
@@ -23,6 +24,7 @@ void *ga_large_alloc(size_t size, size_t align, bool zero, unsigned kind) {
   if (!s) s = ga_heap_alloc_span(npages, align_pages, 0);
   if (!s) return NULL;
   s->gcflags = (uint8_t)kind;
+  if (kind == GA_KIND_MANUAL_SCAN) ga_arena_note_manual_scanned(s->base, s->base + s->npages * GA_PAGE_SIZE);
   uintptr_t p = s->base;
   /* The span was made young (gcgen UINT32_MAX: never collected). Now that
    * the pointer is in a register, it stays young only until the current

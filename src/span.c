@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "arena.h"
+
 ga_span_t ga_empty_span = {.state = GA_SPAN_INUSE};
 
 void ga_span_init_small(ga_span_t *s, unsigned spanclass) {
@@ -12,6 +14,8 @@ void ga_span_init_small(ga_span_t *s, unsigned spanclass) {
   /* Tiny blocks hold several objects each: never collected. */
   s->gcflags = s->tiny ? GA_SPAN_NOSCAN | GA_SPAN_MANUAL
                        : (uint8_t)((spanclass & 1) | (spanclass >= GA_MANUAL_CLASS_BASE ? 2 : 0));
+  if (s->gcflags == GA_SPAN_MANUAL)
+    ga_arena_note_manual_scanned(s->base, s->base + s->npages * GA_PAGE_SIZE);
   s->sweep_pending = 0;
   memset(s->gcmarkBits, 0, sizeof s->gcmarkBits);
   memset(s->sweepBits, 0, sizeof s->sweepBits);

@@ -93,6 +93,37 @@ static bool snapshot(bool locked) {
   return true;
 }
 
+/* The pages of r written since the last collect, rescanned through fn(w),
+ * in the chunks that hold something counted as scanned (an object marked
+ * for scanning this cycle, or a manual scanned span: arena.h); the others'
+ * pages keep their written state (no object on them was scanned, so
+ * nothing there needs a rescan yet; a later walk that covers the chunk
+ * reports those writes too). At 3 GB of heap about half the chunks hold
+ * no such object at the final pause (GCBench), and the kernel's walk
+ * costs per page-table entry. Huge groups are collected whole. */
+static size_t collect_scanned_chunks(const range_t *r, ga_gc_work_t *w) {
+  ga_arena_t *a = r->a;
+  if (a->huge || r->hi - r->lo > GA_ARENA_SIZE)
+    return ga_gc_dirty_collect(r->lo, r->hi - r->lo, ga_gc_mark_rescan, w);
+  uint32_t cyc = __atomic_load_n(&ga_gc_mark_cycle, __ATOMIC_RELAXED);
+  const uintptr_t chunk = (uintptr_t)1 << GA_CHUNK_SHIFT;
+  size_t pages = 0;
+  uintptr_t run = 0;
+  for (uintptr_t p = r->lo;; p += chunk) {
+    size_t c = (p >> GA_CHUNK_SHIFT) & (GA_CHUNKS_PER_ARENA - 1);
+    bool want = p < r->hi && (__atomic_load_n(&a->gc_chunk_cycle[c], __ATOMIC_RELAXED) == cyc ||
+                              __atomic_load_n(&a->gc_chunk_manual[c], __ATOMIC_RELAXED));
+    if (want && !run) run = p;
+    if (!want && run) {
+      uintptr_t end = p < r->hi ? p : r->hi;
+      pages += ga_gc_dirty_collect(run, end - run, ga_gc_mark_rescan, w);
+      run = 0;
+    }
+    if (p >= r->hi) break;
+  }
+  return pages;
+}
+
 bool ga_gc_conc_available(void) {
   if (!ga_option(GA_OPT_GC_CONCURRENT)) return false;
   return ga_gc_dirty_init() && ga_gc_dirty_mode() == GA_GC_DIRTY_UFFD;
@@ -122,7 +153,7 @@ size_t ga_gc_conc_preclean(ga_gc_work_t *w) {
   for (size_t i = 0; i < nranges; i++) {
     range_t *r = &ranges[i];
     if (r->a->gc_tracked) {
-      pages += ga_gc_dirty_collect(r->lo, r->hi - r->lo, ga_gc_mark_rescan, w);
+      pages += collect_scanned_chunks(r, w);
     } else if (ga_gc_dirty_track(r->lo, r->hi - r->lo)) {
       /* Written before tracking: rescan whole, once. */
       r->a->gc_tracked = true;
@@ -138,7 +169,7 @@ void ga_gc_conc_rescan_final(void) {
   if (!snapshot(false)) return;
   for (size_t i = 0; i < nranges; i++) {
     range_t *r = &ranges[i];
-    if (r->a->gc_tracked) ga_gc_dirty_collect(r->lo, r->hi - r->lo, ga_gc_mark_rescan, NULL);
+    if (r->a->gc_tracked) collect_scanned_chunks(r, NULL);
     else ga_gc_mark_rescan(r->lo, r->hi, NULL);
   }
 }

@@ -50,6 +50,7 @@ static ga_mutex_t gray_lock = GA_MUTEX_INIT;
 static bool concurrent;
 
 ga_gc_mark_stats_t ga_gc_mark_stats;
+uint32_t ga_gc_mark_cycle;
 /* In memory from the OS, not in goalloc's .bss: the collect modes scan
  * anonymous mappings, and a library's .bss tail is one; stale gray
  * entries there would keep their objects. */
@@ -65,6 +66,10 @@ bool ga_gc_mark_begin(bool conc) {
   if (!pause_work && !(pause_work = ga_os_reserve(sizeof *pause_work, 4096))) return false;
   top = 0;
   concurrent = conc;
+  /* A new stamp for the chunks' "scanned object marked" (arena.h); never
+   * 0, which fresh arenas hold. */
+  uint32_t c = ga_gc_mark_cycle + 1;
+  __atomic_store_n(&ga_gc_mark_cycle, c ? c : 1, __ATOMIC_RELAXED);
   pause_work->n = 0;
   ga_gc_mark_stats = (ga_gc_mark_stats_t){0};
   return true;
@@ -125,8 +130,19 @@ static inline void push(ga_gc_work_t *w, uintptr_t lo, uintptr_t hi) {
   w->n++;
 }
 
+/* An object there will be scanned in this cycle: its chunk's written pages
+ * must be walked from now on (arena.h, gc/concurrent.c). Checked first:
+ * the store is paid once per chunk and cycle, not per object. */
+static inline void stamp_chunk(ga_arena_t *a, uintptr_t p) {
+  uint32_t cyc = RD(ga_gc_mark_cycle);
+  uint32_t *c = &a->gc_chunk_cycle[(p >> GA_CHUNK_SHIFT) & (GA_CHUNKS_PER_ARENA - 1)];
+  if (RD(*c) != cyc) __atomic_store_n(c, cyc, __ATOMIC_RELAXED);
+}
+
 static inline void mark_value(ga_gc_work_t *w, uintptr_t v) {
-  ga_span_t *s = ga_span_of(v);
+  ga_arena_t *a = ga_arena_of(v);
+  if (!a) return;
+  ga_span_t *s = a->spans[(v >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)];
   if (!s || RD(s->state) != GA_SPAN_INUSE) return;
   uint8_t f = RD(s->gcflags);
   if (f & GA_SPAN_MANUAL) return;
@@ -139,7 +155,15 @@ static inline void mark_value(ga_gc_work_t *w, uintptr_t v) {
       return;
     w->marked_bytes += bytes;
     w->marked_objects++;
-    if (!(f & GA_SPAN_NOSCAN)) push(w, base, base + bytes);
+    if (!(f & GA_SPAN_NOSCAN)) {
+      for (uintptr_t p = base & ~(((uintptr_t)1 << GA_CHUNK_SHIFT) - 1); p < base + bytes;
+           p += (uintptr_t)1 << GA_CHUNK_SHIFT) {
+        ga_arena_t *pa = ga_arena_of(p);
+        if (!pa || RD(pa->huge)) break; /* huge groups are walked whole */
+        stamp_chunk(pa, p);
+      }
+      push(w, base, base + bytes);
+    }
     return;
   }
   uintptr_t off = v - base;
@@ -160,7 +184,10 @@ static inline void mark_value(ga_gc_work_t *w, uintptr_t v) {
   }
   w->marked_bytes += elemsize;
   w->marked_objects++;
-  if (!(f & GA_SPAN_NOSCAN)) push(w, obj, obj + elemsize);
+  if (!(f & GA_SPAN_NOSCAN)) {
+    stamp_chunk(a, obj);
+    push(w, obj, obj + elemsize);
+  }
 }
 
 static void rescan_range(ga_gc_work_t *w, uintptr_t lo, uintptr_t hi);
