@@ -82,6 +82,12 @@ static void stopping_end(void) {
 }
 
 static ga_mutex_t gc_lock = GA_MUTEX_INIT;
+/* Held-back threads (hold_back) sleep on this word, bumped when a
+ * collection releases gc_lock; never on gc_lock's own word: its unlock
+ * wakes a single waiter, which could then be a held-back thread instead of
+ * a thread waiting for the lock, and that one would sleep on a free lock
+ * for good (gc_stress hung so; tests/gcmode/gc_hold_back_wake). */
+static int collections_ended;
 /* stats and the pacer's goal, for readers (goalloc_gc_get_stats, GC_*
  * queries): taken briefly by the cycle's thread when it updates them, so a
  * reader never waits for a whole cycle (a concurrent mark lasts seconds at
@@ -612,6 +618,8 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
   if (cy.ok && fin_nqueue) run_finalizers();
   gc_lock_owner = 0;
   ga_mutex_unlock(&gc_lock);
+  __atomic_fetch_add(&collections_ended, 1, __ATOMIC_RELEASE);
+  ga_os_futex_wake_all(&collections_ended);
   return cy.ok;
 }
 
@@ -627,14 +635,18 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
  * never deadlocks it). Go's assists block in the same situation. */
 #define HOLD_BACK_MS 20
 
+
 static void hold_back(void) {
   for (int i = 0; i < HOLD_BACK_MS; i++) {
-    int s = __atomic_load_n(&gc_lock.state, __ATOMIC_ACQUIRE);
-    if (!s || __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED) <
-                  __atomic_load_n(&ga_gc_hard_limit, __ATOMIC_RELAXED))
+    /* Read before the checks: a collection that ends after them changes
+     * it, and the wait returns at once. */
+    int seq = __atomic_load_n(&collections_ended, __ATOMIC_ACQUIRE);
+    if (!__atomic_load_n(&gc_lock.state, __ATOMIC_ACQUIRE) ||
+        __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED) <
+            __atomic_load_n(&ga_gc_hard_limit, __ATOMIC_RELAXED))
       return;
     if (i == 0) __atomic_fetch_add(&held_back, 1, __ATOMIC_RELAXED);
-    ga_os_futex_wait_ms(&gc_lock.state, s, 1);
+    ga_os_futex_wait_ms(&collections_ended, seq, 1);
   }
 }
 
