@@ -387,14 +387,26 @@ void ga_gc_stw_leave(void) {
   if (self_rec) self_rec->entry_sp = 0;
 }
 
-void ga_gc_stw_scan_stacks_running(ga_gc_range_fn fn, void *arg) {
+GA_NOINLINE void ga_gc_stw_scan_stacks_running(ga_gc_range_fn fn, void *arg) {
   /* The values are racy: this only grays what the pause would otherwise
    * have to trace. From a little below the stack pointer of the last stop,
    * or the whole stack. */
   ga_mutex_lock(&reg_lock);
   pid_t me = my_tid();
   for (ga_gc_thread_t *t = threads; t; t = t->next) {
-    if (t->tid == me) continue;
+    if (t->tid == me) {
+      /* The cycle runs on this (registered) thread, which crossed the
+       * trigger: its frames above this one hold still until the cycle
+       * returns, so they are read now rather than traced in the pause (a
+       * structure the thread is building, held only from its stack and
+       * registers: the first cycle of GCBench traced 3 MB, 1.8 ms, in
+       * its pause). */
+      uint64_t regs[6];
+      SAVE_CALLEE_SAVED(regs);
+      uintptr_t sp = current_sp();
+      if (sp >= t->stack_lo && sp < t->stack_hi) report(sp, t->stack_hi, fn, arg);
+      continue;
+    }
     uintptr_t lo = full_scan_lo(t);
     if (t->sp > lo + 256 * 1024 && t->sp < t->stack_hi) lo = t->sp - 256 * 1024;
     /* Copied: a thread that exited without unregistering (or whose stack
