@@ -71,6 +71,7 @@ ga_arena_t *ga_arena_create_partial(void) {
 }
 
 uintptr_t ga_arena_lo = UINTPTR_MAX, ga_arena_hi;
+uint32_t ga_gc_mark_cycle;
 
 static ga_arena_t *create_at(char *mem, size_t n, bool huge, size_t mapped) {
   if ((uintptr_t)mem + n * GA_ARENA_SIZE > ((uintptr_t)1 << GA_ADDR_BITS)) {

@@ -103,6 +103,24 @@ static inline struct ga_span *ga_span_of(uintptr_t p) {
   return a->spans[(p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)];
 }
 
+/* The current mark cycle's stamp for gc_chunk_cycle (bumped by
+ * ga_gc_mark_begin; never 0, which fresh arenas hold). */
+extern uint32_t ga_gc_mark_cycle;
+
+/* Stamps the chunks of [lo, hi) with the current mark cycle: a scanned
+ * object there counts as scanned (a large block grown in place after it
+ * was marked). Huge groups need none (their walk is whole). */
+static inline void ga_arena_stamp_scanned(uintptr_t lo, uintptr_t hi) {
+  uint32_t cyc = __atomic_load_n(&ga_gc_mark_cycle, __ATOMIC_RELAXED);
+  for (uintptr_t p = lo & ~(((uintptr_t)1 << GA_CHUNK_SHIFT) - 1); p < hi;
+       p += (uintptr_t)1 << GA_CHUNK_SHIFT) {
+    ga_arena_t *a = ga_arena_of(p);
+    if (!a || a->huge) return;
+    uint32_t *c = &a->gc_chunk_cycle[(p >> GA_CHUNK_SHIFT) & (GA_CHUNKS_PER_ARENA - 1)];
+    if (__atomic_load_n(c, __ATOMIC_RELAXED) != cyc) __atomic_store_n(c, cyc, __ATOMIC_RELAXED);
+  }
+}
+
 /* Marks the chunks of [lo, hi) as holding a manual scanned span (see
  * gc_chunk_manual); huge groups need none (their walk is whole). */
 static inline void ga_arena_note_manual_scanned(uintptr_t lo, uintptr_t hi) {

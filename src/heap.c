@@ -190,7 +190,16 @@ bool ga_heap_grow_large(ga_span_t *s, size_t npages) {
     STAT_ADD(large_pages, npages - s->npages);
     __atomic_store_n(&ga_heap_inuse_bytes,
                      ga_heap_inuse_bytes + (npages - s->npages) * GA_PAGE_SIZE, __ATOMIC_RELAXED);
+    uintptr_t old_end = s->base + s->npages * GA_PAGE_SIZE;
     s->npages = npages;
+    /* For the collector's written-page walks (arena.h): the new part
+     * counts as scanned wherever the block does (marked before it grew, or
+     * manual scanned). Stamping when it is not marked only adds a walk. */
+    if (!(s->gcflags & GA_SPAN_NOSCAN)) {
+      uintptr_t new_end = s->base + npages * GA_PAGE_SIZE;
+      if (s->gcflags & GA_SPAN_MANUAL) ga_arena_note_manual_scanned(old_end, new_end);
+      else ga_arena_stamp_scanned(old_end, new_end);
+    }
   }
   ga_mutex_unlock(&ga_heap_lock);
   return ok;

@@ -441,6 +441,15 @@ static uintptr_t internal_sp[INTERNAL_MAX];
  * the kernel gave to one of ours must not be waited for (gc/stw.c). */
 static pid_t internal_tid[INTERNAL_MAX];
 
+static void internal_exit(void *slotp) {
+  int slot = (int)(intptr_t)slotp;
+  if (slot >= 0) {
+    __atomic_store_n(&internal_tid[slot], 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&internal_sp[slot], 0, __ATOMIC_RELEASE);
+  }
+  __atomic_fetch_sub(&internal_threads, 1, __ATOMIC_RELAXED);
+}
+
 /* The new thread starts with every signal blocked (ga_os_thread_start
  * sets its initial mask), so it never runs the collector's stop handler. */
 static void *internal_start(void *fn) {
@@ -459,13 +468,29 @@ static void *internal_start(void *fn) {
   }
   if (slot >= 0)
     __atomic_store_n(&internal_tid[slot], (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-  void *r = ((void *(*)(void *))fn)(NULL);
-  if (slot >= 0) {
-    __atomic_store_n(&internal_tid[slot], 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&internal_sp[slot], 0, __ATOMIC_RELEASE);
-  }
-  __atomic_fetch_sub(&internal_threads, 1, __ATOMIC_RELAXED);
+  void *r;
+  /* Also when fn does not return: the worker runs the program's
+   * finalizers, which may call pthread_exit. A tid left in the table would
+   * make the collector drop the record of the next thread to get it. */
+  pthread_cleanup_push(internal_exit, (void *)(intptr_t)slot);
+  r = ((void *(*)(void *))fn)(NULL);
+  pthread_cleanup_pop(1);
   return r;
+}
+
+bool ga_os_thread_signal_pending(pid_t tid, int sig) {
+  char path[64], buf[2048];
+  ga_snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  const char *p = strstr(buf, "\nSigPnd:"); /* the thread's own pending set */
+  if (!p) return false;
+  unsigned long long mask = strtoull(p + 8, NULL, 16);
+  return sig > 0 && sig <= 64 && (mask >> (sig - 1) & 1);
 }
 
 bool ga_os_internal_tid(pid_t tid) {
@@ -557,6 +582,7 @@ bool ga_os_thread_start(void *(*fn)(void *)) {
   /* The new thread itself blocks everything from its first instruction:
    * a stop signal it took would be answered for some other thread's
    * record (a reused tid, gc/stw.c), so it must never run the handler. */
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 32)
   sigset_t none_open;
   sigfillset(&none_open);
   if (pthread_attr_setsigmask_np(&attr, &none_open) != 0) {
@@ -564,6 +590,7 @@ bool ga_os_thread_start(void *(*fn)(void *)) {
     ga_os_sigmask(SIG_SETMASK, &old, NULL);
     return false;
   }
+#endif /* else: blocked in internal_start, a few instructions later */
   ga_os_creating_internal_thread = true; /* not a thread for the collector to stop */
   int rc = pthread_create(&t, &attr, internal_start, (void *)fn);
   ga_os_creating_internal_thread = false;

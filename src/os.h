@@ -141,5 +141,7 @@ uintptr_t ga_os_internal_frames_top(uintptr_t lo, uintptr_t hi);
  * to it is never answered, internal threads block every signal from
  * their first instruction.) */
 bool ga_os_internal_tid(pid_t tid);
+/* Is signal sig pending for thread tid itself (/proc/.../status SigPnd)? */
+bool ga_os_thread_signal_pending(pid_t tid, int sig);
 
 #endif

@@ -50,7 +50,6 @@ static ga_mutex_t gray_lock = GA_MUTEX_INIT;
 static bool concurrent;
 
 ga_gc_mark_stats_t ga_gc_mark_stats;
-uint32_t ga_gc_mark_cycle;
 /* In memory from the OS, not in goalloc's .bss: the collect modes scan
  * anonymous mappings, and a library's .bss tail is one; stale gray
  * entries there would keep their objects. */
@@ -130,9 +129,9 @@ static inline void push(ga_gc_work_t *w, uintptr_t lo, uintptr_t hi) {
   w->n++;
 }
 
-/* An object there will be scanned in this cycle: its chunk's written pages
- * must be walked from now on (arena.h, gc/concurrent.c). Checked first:
- * the store is paid once per chunk and cycle, not per object. */
+/* An object there is marked in this cycle: its chunk's written pages must
+ * be walked from now on (arena.h, gc/concurrent.c). Checked first: the
+ * store is paid once per chunk and cycle, not per object. */
 static inline void stamp_chunk(ga_arena_t *a, uintptr_t p) {
   uint32_t cyc = RD(ga_gc_mark_cycle);
   uint32_t *c = &a->gc_chunk_cycle[(p >> GA_CHUNK_SHIFT) & (GA_CHUNKS_PER_ARENA - 1)];
@@ -155,15 +154,8 @@ static inline void mark_value(ga_gc_work_t *w, uintptr_t v) {
       return;
     w->marked_bytes += bytes;
     w->marked_objects++;
-    if (!(f & GA_SPAN_NOSCAN)) {
-      for (uintptr_t p = base & ~(((uintptr_t)1 << GA_CHUNK_SHIFT) - 1); p < base + bytes;
-           p += (uintptr_t)1 << GA_CHUNK_SHIFT) {
-        ga_arena_t *pa = ga_arena_of(p);
-        if (!pa || RD(pa->huge)) break; /* huge groups are walked whole */
-        stamp_chunk(pa, p);
-      }
-      push(w, base, base + bytes);
-    }
+    ga_arena_stamp_scanned(base, base + bytes); /* even if noscan: see below */
+    if (!(f & GA_SPAN_NOSCAN)) push(w, base, base + bytes);
     return;
   }
   uintptr_t off = v - base;
@@ -184,10 +176,13 @@ static inline void mark_value(ga_gc_work_t *w, uintptr_t v) {
   }
   w->marked_bytes += elemsize;
   w->marked_objects++;
-  if (!(f & GA_SPAN_NOSCAN)) {
-    stamp_chunk(a, obj);
-    push(w, obj, obj + elemsize);
-  }
+  /* Stamped even when noscan: f may be stale (the span re-made as a scan
+   * span since it was read), and a marked object must never lie in an
+   * unstamped chunk. Multi-page spans may cross a chunk boundary. */
+  stamp_chunk(a, obj);
+  if (GA_UNLIKELY(((obj ^ (obj + elemsize - 1)) >> GA_CHUNK_SHIFT) != 0))
+    stamp_chunk(a, obj + elemsize - 1);
+  if (!(f & GA_SPAN_NOSCAN)) push(w, obj, obj + elemsize);
 }
 
 static void rescan_range(ga_gc_work_t *w, uintptr_t lo, uintptr_t hi);

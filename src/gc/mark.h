@@ -11,9 +11,6 @@ typedef struct {
   uint64_t marked_bytes, marked_objects, scanned_bytes;
 } ga_gc_mark_stats_t;
 extern ga_gc_mark_stats_t ga_gc_mark_stats;
-/* This cycle's stamp for the arenas' gc_chunk_cycle (arena.h), set by
- * ga_gc_mark_begin. */
-extern uint32_t ga_gc_mark_cycle;
 
 /* A marker's local gray buffer (Go's gcWork): one per thread that marks
  * (the cycle's thread, an assisting mutator). Overflow goes to the global

@@ -233,16 +233,19 @@ static void warn_stragglers(unsigned gen) {
 }
 
 /* A dead thread's record whose tid the kernel gave to one of goalloc's
- * threads after the signals went out: that thread blocks every signal
- * from its first instruction, so it never answers (nor answers for
- * another). Drops such records and returns how many, so the stop stops
- * waiting for them. Checked only when the wait times out. */
+ * threads before its table entry was written: that thread blocks every
+ * signal from its first instruction, so the signal stays pending in it and
+ * no answer comes. Drops such records and returns how many, so the stop
+ * stops waiting for them; checked only when the wait times out. Only if
+ * the signal is pending in that thread: if another thread held the tid
+ * when the signal went out (and answered for the record, then exited),
+ * the answer is already counted. */
 static unsigned drop_internal_tids(unsigned gen) {
   unsigned n = 0;
   for (ga_gc_thread_t *t = threads, *next; t; t = next) {
     next = t->next;
     if (t->tid != stopper && __atomic_load_n(&t->stopped_gen, __ATOMIC_ACQUIRE) != gen &&
-        ga_os_internal_tid(t->tid)) {
+        ga_os_internal_tid(t->tid) && ga_os_thread_signal_pending(t->tid, suspend_sig)) {
       unlink_record(t);
       n++;
     }
