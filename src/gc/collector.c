@@ -216,6 +216,7 @@ typedef struct {
   uint64_t begin_ns, first_ns; /* of which tracking, the first full mark */
   int rounds;
   uint64_t gate_ns, roots_ns, rescan_ns, drain_ns, sweep_ns; /* the pause, in parts */
+  uint64_t slow_ns; /* of gate_ns: waiting for threads inside slow paths */
   uint64_t markend_ns; /* the pause: ga_gc_mark_end (gives the gray list back) */
   uint64_t restart_ns; /* the pause: waking the world (locks and gate are
                         * released just before) */
@@ -339,6 +340,7 @@ static void pause_begin(cycle_t *cy) {
   cy->pause_ns = ga_os_nanotime();
   stopping_begin();
   wait_slow_paths();
+  cy->slow_ns = ga_os_nanotime() - cy->pause_ns;
   ga_lock_all();
   ga_mutex_lock(&fin_lock);
   uint64_t ts = ga_os_nanotime();
@@ -516,13 +518,13 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
   char conc[448] = "";
   if (cy->concurrent)
     ga_snprintf(conc, sizeof conc,
-                "concurrent mark %lu.%03lu ms (tracking %lu.%03lu, first %lu.%03lu, %d rounds, %lu pages rescanned (last round %lu in %lu.%03lu ms), assists %lu MB, %lu held back), pause: gate %lu.%03lu, "
+                "concurrent mark %lu.%03lu ms (tracking %lu.%03lu, first %lu.%03lu, %d rounds, %lu pages rescanned (last round %lu in %lu.%03lu ms), assists %lu MB, %lu held back), pause: gate %lu.%03lu (slow paths %lu.%03lu), "
                 "roots %lu.%03lu, written pages %lu.%03lu, drain %lu.%03lu, sweep %lu.%03lu, mark end %lu.%03lu, restart %lu.%03lu ms, background sweep %lu.%03lu ms; ",
                 MS(cy->conc_ns), MS(cy->begin_ns), MS(cy->first_ns), cy->rounds,
                 (unsigned long)cy->preclean_pages, (unsigned long)cy->last_round_pages, MS(cy->last_round_ns),
                 (unsigned long)(__atomic_exchange_n(&ga_gc_assist_bytes, 0, __ATOMIC_RELAXED) >> 20),
                 (unsigned long)__atomic_exchange_n(&held_back, 0, __ATOMIC_RELAXED),
-                MS(cy->gate_ns), MS(cy->roots_ns),
+                MS(cy->gate_ns), MS(cy->slow_ns), MS(cy->roots_ns),
                 MS(cy->rescan_ns), MS(cy->drain_ns), MS(cy->sweep_ns), MS(cy->markend_ns), MS(cy->restart_ns), MS(cy->bgsweep_ns));
   ga_printf(2,
             "gc %lu @%lu.%03lus: %spause %lu.%03lu ms (stop %lu.%03lu), cycle %lu.%03lu ms, "
