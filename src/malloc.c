@@ -406,17 +406,25 @@ int ga_trim(size_t pad) {
 
 /* Every allocator lock, in the lock order: fork and the collector's pause
  * take them all so that no frozen thread holds one. */
-void ga_lock_all(void) {
-  ga_scavenger_lock();
+void ga_lock_heap_all(void) {
   ga_caches_lock_all();
   for (unsigned i = 0; i < GA_NUM_CACHE_CLASSES; i++) ga_mutex_lock(&ga_central[i].lock);
   ga_heap_lock_all();
 }
 
-void ga_unlock_all(void) {
+void ga_unlock_heap_all(void) {
   ga_heap_unlock_all();
   for (unsigned i = GA_NUM_CACHE_CLASSES; i-- > 0;) ga_mutex_unlock(&ga_central[i].lock);
   ga_caches_unlock_all();
+}
+
+void ga_lock_all(void) {
+  ga_scavenger_lock();
+  ga_lock_heap_all();
+}
+
+void ga_unlock_all(void) {
+  ga_unlock_heap_all();
   ga_scavenger_unlock();
 }
 

@@ -18,7 +18,8 @@
  * their threads.
  *
  * Lock order: gc_lock -> loader lock -> allocator locks (malloc.c's
- * ga_lock_all) -> fin_lock -> the stop-the-world registry lock. fork takes
+ * ga_lock_all; the pause takes them but the scavenger's pass lock,
+ * ga_lock_heap_all) -> fin_lock -> the stop-the-world registry lock. fork takes
  * gc_lock first too (ga_gc_fork_prepare).
  *
  * Modes (GOALLOC_GC, include/goalloc.h): off; api (the first goalloc_gc_*
@@ -341,7 +342,7 @@ static void pause_begin(cycle_t *cy) {
   stopping_begin();
   wait_slow_paths();
   cy->slow_ns = ga_os_nanotime() - cy->pause_ns;
-  ga_lock_all();
+  ga_lock_heap_all();
   ga_mutex_lock(&fin_lock);
   uint64_t ts = ga_os_nanotime();
   cy->gate_ns = ts - cy->pause_ns;
@@ -356,7 +357,7 @@ static void pause_end(cycle_t *cy) {
    * on 2 CPUs). The stopped threads hold none of them; unregistered ones
    * may take them now, as they may at any time outside a pause. */
   ga_mutex_unlock(&fin_lock);
-  ga_unlock_all();
+  ga_unlock_heap_all();
   stopping_end();
   /* The pause ends when the world is released (the wake-up issued).
    * With more runnable threads than CPUs this thread then waits its turn
