@@ -479,13 +479,14 @@ static void *internal_start(void *fn) {
 }
 
 bool ga_os_thread_signal_pending(pid_t tid, int sig) {
-  char path[64], buf[2048];
+  char path[64], buf[8192]; /* SigPnd comes after the Vm* and Groups lines */
   ga_snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
+  size_t n = 0;
+  for (ssize_t r; n < sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0;)
+    n += (size_t)r;
   close(fd);
-  if (n <= 0) return false;
   buf[n] = 0;
   const char *p = strstr(buf, "\nSigPnd:"); /* the thread's own pending set */
   if (!p) return false;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
@@ -455,4 +456,27 @@ TEST_F(Stw, ForkChildKeepsOnlyItself) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   quit = true;
   th.join();
+}
+
+// What the stop uses to drop a dead thread's record whose tid one of
+// goalloc's threads (every signal blocked) got after the signal went out:
+// the signal must show as pending in that thread, and only there.
+TEST(StwOs, SignalPendingInABlockingThreadIsSeen) {
+  std::atomic<pid_t> tid{0};
+  std::atomic<bool> done{false};
+  std::thread t([&] {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    tid = (pid_t)syscall(SYS_gettid);
+    while (!done) usleep(1000);
+  });
+  while (!tid) usleep(100);
+  EXPECT_FALSE(ga_os_thread_signal_pending(tid, SIGURG));
+  ASSERT_EQ(syscall(SYS_tgkill, getpid(), (pid_t)tid, SIGURG), 0);
+  EXPECT_TRUE(ga_os_thread_signal_pending(tid, SIGURG));
+  EXPECT_FALSE(ga_os_thread_signal_pending(tid, SIGWINCH));
+  EXPECT_FALSE(ga_os_thread_signal_pending((pid_t)syscall(SYS_gettid), SIGURG));
+  done = true;
+  t.join();  // exits with the signal still pending and blocked
 }
