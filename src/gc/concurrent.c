@@ -27,7 +27,10 @@
  * registered once (ga_arena_t.gc_tracked) and its written state reset at
  * each cycle's start. Arenas made during a cycle are untracked until a
  * pre-cleaning round registers them and rescans them whole; the final
- * pause rescans any still untracked arena whole.
+ * pause rescans any still untracked arena whole. The walks over tracked
+ * arenas skip 4 MiB chunks where nothing counts as scanned
+ * (collect_scanned_chunks, arena.h's gc_chunk_cycle / gc_chunk_manual);
+ * their written state stays for a later walk.
  *
  * Mutators mark in assists, bracketed by their record's gc_inop
  * (Dekker-style with ga_gc_phase). The final pause must not start while one
