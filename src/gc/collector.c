@@ -658,7 +658,6 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
  * never deadlocks it). Go's assists block in the same situation. */
 #define HOLD_BACK_MS 20
 
-
 static void hold_back(void) {
   for (int i = 0; i < HOLD_BACK_MS; i++) {
     /* Read before the checks: a collection that ends after them changes
