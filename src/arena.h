@@ -107,6 +107,13 @@ static inline struct ga_span *ga_span_of(uintptr_t p) {
  * ga_gc_mark_begin; never 0, which fresh arenas hold). */
 extern uint32_t ga_gc_mark_cycle;
 
+/* Stamps the chunk of arena a holding p with cycle cyc. Checked first:
+ * the store is paid once per chunk and cycle, not per marked object. */
+static inline void ga_arena_stamp_chunk(ga_arena_t *a, uintptr_t p, uint32_t cyc) {
+  uint32_t *c = &a->gc_chunk_cycle[(p >> GA_CHUNK_SHIFT) & (GA_CHUNKS_PER_ARENA - 1)];
+  if (__atomic_load_n(c, __ATOMIC_RELAXED) != cyc) __atomic_store_n(c, cyc, __ATOMIC_RELAXED);
+}
+
 /* Stamps the chunks of [lo, hi) with the current mark cycle: a scanned
  * object there counts as scanned (a large block grown in place after it
  * was marked). Huge groups need none (their walk is whole). */
@@ -116,8 +123,7 @@ static inline void ga_arena_stamp_scanned(uintptr_t lo, uintptr_t hi) {
        p += (uintptr_t)1 << GA_CHUNK_SHIFT) {
     ga_arena_t *a = ga_arena_of(p);
     if (!a || a->huge) return;
-    uint32_t *c = &a->gc_chunk_cycle[(p >> GA_CHUNK_SHIFT) & (GA_CHUNKS_PER_ARENA - 1)];
-    if (__atomic_load_n(c, __ATOMIC_RELAXED) != cyc) __atomic_store_n(c, cyc, __ATOMIC_RELAXED);
+    ga_arena_stamp_chunk(a, p, cyc);
   }
 }
 

@@ -129,15 +129,6 @@ static inline void push(ga_gc_work_t *w, uintptr_t lo, uintptr_t hi) {
   w->n++;
 }
 
-/* An object there is marked in this cycle: its chunk's written pages must
- * be walked from now on (arena.h, gc/concurrent.c). Checked first: the
- * store is paid once per chunk and cycle, not per object. */
-static inline void stamp_chunk(ga_arena_t *a, uintptr_t p) {
-  uint32_t cyc = RD(ga_gc_mark_cycle);
-  uint32_t *c = &a->gc_chunk_cycle[(p >> GA_CHUNK_SHIFT) & (GA_CHUNKS_PER_ARENA - 1)];
-  if (RD(*c) != cyc) __atomic_store_n(c, cyc, __ATOMIC_RELAXED);
-}
-
 static inline void mark_value(ga_gc_work_t *w, uintptr_t v) {
   ga_arena_t *a = ga_arena_of(v);
   if (!a) return;
@@ -176,12 +167,15 @@ static inline void mark_value(ga_gc_work_t *w, uintptr_t v) {
   }
   w->marked_bytes += elemsize;
   w->marked_objects++;
-  /* Stamped even when noscan: f may be stale (the span re-made as a scan
-   * span since it was read), and a marked object must never lie in an
-   * unstamped chunk. Multi-page spans may cross a chunk boundary. */
-  stamp_chunk(a, obj);
+  /* Its chunk's written pages must be walked from now on (arena.h,
+   * gc/concurrent.c). Stamped even when noscan: f may be stale (the span
+   * re-made as a scan span since it was read), and a marked object must
+   * never lie in an unstamped chunk. Multi-page spans may cross a chunk
+   * boundary. */
+  uint32_t cyc = RD(ga_gc_mark_cycle);
+  ga_arena_stamp_chunk(a, obj, cyc);
   if (GA_UNLIKELY(((obj ^ (obj + elemsize - 1)) >> GA_CHUNK_SHIFT) != 0))
-    stamp_chunk(a, obj + elemsize - 1);
+    ga_arena_stamp_chunk(a, obj + elemsize - 1, cyc);
   if (!(f & GA_SPAN_NOSCAN)) push(w, obj, obj + elemsize);
 }
 
