@@ -69,6 +69,11 @@ typedef struct ga_arena {
    * its written pages need no rescan. */
   uint32_t gc_chunk_cycle[GA_CHUNKS_PER_ARENA];
   uint8_t gc_chunk_manual[GA_CHUNKS_PER_ARENA];
+  /* The collector's blacklist (gc/blacklist.h): free pages that scanned
+   * words pointed at, one bitmap per mark-cycle parity, and whether each
+   * has a bit set. */
+  uint64_t gc_black[2][GA_ARENA_WORDS];
+  uint8_t gc_black_any[2];
 } ga_arena_t;
 
 typedef ga_arena_t *ga_arena_l2_t[(size_t)1 << GA_ARENA_L2_BITS];

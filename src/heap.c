@@ -79,9 +79,13 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
     s = alloc_huge(npages, align_pages);
   } else {
     bool needzero;
+    /* Off blacklisted pages: large objects and scanned small ones (a
+     * false pointer would retain them and what they point to:
+     * gc/blacklist.h). */
+    bool avoid = spanclass == 0 || !(spanclass & 1);
     uintptr_t base = spanclass == 0 && align_pages <= 1
-                         ? ga_pages_alloc_best(npages, &needzero)
-                         : ga_pages_alloc(npages, align_pages, spanclass != 0, &needzero);
+                         ? ga_pages_alloc_best(npages, avoid, &needzero)
+                         : ga_pages_alloc(npages, align_pages, spanclass != 0, avoid, &needzero);
     if (base) {
       s = ga_fixalloc_alloc(&span_fixalloc);
       if (!s) {

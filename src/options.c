@@ -52,6 +52,9 @@ static const option_desc_t table[GA_OPT_COUNT] = {
     [GA_OPT_GC_PERIOD] = {"GOALLOC_GC_PERIOD_MS", KIND_INT, 0, 0, 86400000, NULL,
                           "collector: also collect when no cycle ran for this many milliseconds, "
                           "allocating or not (Go forces one every 2 minutes: 120000); 0 = off"},
+    [GA_OPT_GC_BLACKLIST] = {"GOALLOC_GC_BLACKLIST", KIND_BOOL, 1, 0, 1, NULL,
+                             "collector: keep large and scanned objects off free pages that "
+                             "scanned words pointed at in the last two cycles (Boehm's blacklisting)"},
     [GA_OPT_LEAK_SIGNAL] = {"GOALLOC_LEAK_SIGNAL", KIND_INT, 0, 0, 64, NULL,
                             "leak mode: a signal number that prints a leak report while the "
                             "program runs (e.g. 12 = SIGUSR2; replaces the program's handler); 0 = none"},

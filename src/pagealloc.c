@@ -1,5 +1,6 @@
 #include "pagealloc.h"
 
+#include "gc/blacklist.h"
 #include "os.h"
 
 #define MAX_ARENAS 4096 /* 256 GiB of page heap */
@@ -111,17 +112,23 @@ static void arena_summarize(ga_arena_t *a, size_t from, size_t n) {
   a->max_free = (uint32_t)max;
 }
 
-/* First free run of n pages in [from, to) starting at a multiple of align. */
-static long bitmap_find(const ga_arena_t *a, size_t from, size_t to, size_t n, size_t align) {
+/* First run of n clear bits of map in [from, to) starting at a multiple
+ * of align. */
+static long map_find(const uint64_t *map, size_t from, size_t to, size_t n, size_t align) {
   size_t i = from;
   for (;;) {
-    i = next_bit(a->page_alloc, i, to, 0);
+    i = next_bit(map, i, to, 0);
     i = (i + align - 1) & ~(align - 1);
     if (i + n > to) return -1;
-    size_t e = next_bit(a->page_alloc, i, i + n, 1);
+    size_t e = next_bit(map, i, i + n, 1);
     if (e == i + n) return (long)i;
     i = e + 1;
   }
+}
+
+/* First free run of n pages in [from, to) starting at a multiple of align. */
+static long bitmap_find(const ga_arena_t *a, size_t from, size_t to, size_t n, size_t align) {
+  return map_find(a->page_alloc, from, to, n, align);
 }
 
 static long arena_find(const ga_arena_t *a, size_t n, size_t align) {
@@ -213,11 +220,28 @@ static long arena_best(const ga_arena_t *a, size_t n, size_t *len) {
   return best;
 }
 
-uintptr_t ga_pages_alloc_best(size_t npages, bool *needzero) {
+/* The collector's blacklist (gc/blacklist.h). When the run at i that the
+ * search chose holds a blacklisted page, the first run of a's that holds
+ * none (and its free length in *len), or -1; *hit says the choice was
+ * blacklisted. The arena's pages taken or blacklisted make one map. */
+static long avoid_black(const ga_arena_t *a, long i, size_t n, size_t align, size_t *len,
+                        bool *hit) {
+  uint64_t map[GA_ARENA_WORDS];
+  *hit = false;
+  if (!ga_gc_blacklist_get(a, map) || count_range(map, (size_t)i, n) == 0) return i;
+  *hit = true;
+  for (size_t w = 0; w < GA_ARENA_WORDS; w++) map[w] |= a->page_alloc[w];
+  long j = map_find(map, 0, GA_PAGES_PER_ARENA, n, align);
+  if (j >= 0 && len) *len = next_bit(map, (size_t)j, GA_PAGES_PER_ARENA, 1) - (size_t)j;
+  return j;
+}
+
+uintptr_t ga_pages_alloc_best(size_t npages, bool avoid, bool *needzero) {
   if (npages == 0 || npages > GA_PAGES_PER_ARENA) return 0;
+  avoid = avoid && __atomic_load_n(&ga_gc_blacklist_used, __ATOMIC_RELAXED);
   for (int attempt = 0; attempt < 2; attempt++) {
-    ga_arena_t *ba = NULL;
-    long bi = -1;
+    ga_arena_t *ba = NULL, *ha = NULL;
+    long bi = -1, hi = -1;
     size_t blen = SIZE_MAX;
     /* The first few arenas that can hold the run: bounded work however
      * large the heap, and low addresses still preferred. */
@@ -225,6 +249,16 @@ uintptr_t ga_pages_alloc_best(size_t npages, bool *needzero) {
       size_t l;
       long i = arena_best(arenas[k], npages, &l);
       if (i < 0) continue;
+      if (avoid) {
+        bool hit;
+        long j = avoid_black(arenas[k], i, npages, 1, &l, &hit);
+        if (hit && !ha) {
+          ha = arenas[k];
+          hi = i;
+        }
+        if (j < 0) continue;
+        i = j;
+      }
       tried++;
       if (l < blen) {
         ba = arenas[k];
@@ -232,6 +266,11 @@ uintptr_t ga_pages_alloc_best(size_t npages, bool *needzero) {
         blen = l;
         if (l == npages) break;
       }
+    }
+    if (!ba && ha) {
+      /* Only blacklisted runs fit: one of them rather than a new arena. */
+      ba = ha;
+      bi = hi;
     }
     if (ba) {
       take(ba, (size_t)bi, npages, needzero);
@@ -242,17 +281,35 @@ uintptr_t ga_pages_alloc_best(size_t npages, bool *needzero) {
   return 0;
 }
 
-uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool small, bool *needzero) {
+uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool small, bool avoid,
+                         bool *needzero) {
   if (npages == 0 || npages > GA_PAGES_PER_ARENA || align_pages > GA_PAGES_PER_ARENA) return 0;
   if (align_pages == 0) align_pages = 1;
+  avoid = avoid && __atomic_load_n(&ga_gc_blacklist_used, __ATOMIC_RELAXED);
   for (int attempt = 0; attempt < 2; attempt++) {
+    ga_arena_t *ha = NULL;
+    long hi = -1;
     for (size_t k = 0; k < narenas; k++) {
       ga_arena_t *a = arenas[k];
       long i = arena_find(a, npages, align_pages);
+      if (i >= 0 && avoid) {
+        bool hit;
+        long j = avoid_black(a, i, npages, align_pages, NULL, &hit);
+        if (hit && !ha) {
+          ha = a;
+          hi = i;
+        }
+        i = j;
+      }
       if (i >= 0) {
         take(a, (size_t)i, npages, needzero);
         return a->base + (uintptr_t)i * GA_PAGE_SIZE;
       }
+    }
+    if (ha) {
+      /* Only blacklisted runs fit: one of them rather than a new arena. */
+      take(ha, (size_t)hi, npages, needzero);
+      return ha->base + (uintptr_t)hi * GA_PAGE_SIZE;
     }
     if (!grow(small)) return 0;
   }

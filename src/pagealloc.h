@@ -32,14 +32,21 @@
  * only small-object spans (small) may grow the heap by a partial arena: the
  * last of the address space is kept for small allocations, which must keep
  * working when a large one has failed. */
-uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool small, bool *needzero);
+/* avoid: the run should hold no page of the collector's blacklist
+ * (gc/blacklist.h): when the first fit does, the first run of the heap
+ * that does not is taken, and the first fit only if none fits anywhere
+ * (the blacklist never grows the heap). */
+uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool small, bool avoid,
+                         bool *needzero);
 /* Large objects: the shortest free run that fits (lowest address among
  * equals), searched in the first BEST_FIT_ARENAS (4) arenas that have one;
  * grows the heap like ga_pages_alloc. With sizes that vary widely, first
  * fit splits the big holes that later big requests need, and the heap
  * grows: bench/ large touched 131 MiB with first fit, 92 MiB with best fit
  * (69 MiB live at peak). */
-uintptr_t ga_pages_alloc_best(size_t npages, bool *needzero);
+/* avoid: as for ga_pages_alloc; in an arena whose best fit holds a
+ * blacklisted page, its first clean run competes instead. */
+uintptr_t ga_pages_alloc_best(size_t npages, bool avoid, bool *needzero);
 void ga_pages_free(uintptr_t base, size_t npages);
 /* Takes the more pages right after [base, base+npages) if they are free and
  * in the same arena (realloc growing a large block in place). */

@@ -34,12 +34,14 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "arena.h"
 #include "cache.h"
+#include "gc/blacklist.h"
 #include "gc/concurrent.h"
 #include "gc/dirty.h"
 #include "gc/leak.h"
@@ -543,7 +545,7 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
                 MS(cy->rescan_ns), MS(cy->drain_ns), MS(cy->sweep_ns), MS(cy->markend_ns), MS(cy->restart_ns), MS(cy->bgsweep_ns));
   ga_printf(2,
             "gc %lu @%lu.%03lus: %spause %lu.%03lu ms (stop %lu.%03lu), cycle %lu.%03lu ms, "
-            "%u threads, heap %lu -> %lu MB (goal %lu MB), marked %lu MB, %s %lu objects (%lu KB), skipped %lu spans\n",
+            "%u threads, heap %lu -> %lu MB (goal %lu MB), marked %lu MB, %s %lu objects (%lu KB), skipped %lu spans, %lu pages blacklisted\n",
             (unsigned long)stats.cycles, (unsigned long)(now / 1000000000),
             (unsigned long)(now / 1000000 % 1000), conc, MS(cy->pause_ns), MS(cy->stop_ns), MS(wall_ns),
             cy->nthreads + 1, (unsigned long)(cy->inuse_before >> 20), (unsigned long)(after >> 20),
@@ -551,7 +553,8 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
             (unsigned long)(ga_gc_mark_stats.marked_bytes >> 20), cy->leak ? "unreachable" : "freed",
             (unsigned long)ga_gc_sweep_stats.garbage_objects,
             (unsigned long)(ga_gc_sweep_stats.garbage_bytes >> 10),
-            (unsigned long)ga_gc_sweep_stats.skipped_spans);
+            (unsigned long)ga_gc_sweep_stats.skipped_spans,
+            (unsigned long)__atomic_load_n(&ga_gc_blacklist_noted, __ATOMIC_RELAXED));
 #undef MS
 }
 
@@ -614,6 +617,7 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
     pauses[npauses++ % NPAUSES] = cy.pause_ns;
     stats.mark_total_ns += wall;
     stats.last_marked = ga_gc_mark_stats.marked_bytes;
+    stats.blacklisted_pages = __atomic_load_n(&ga_gc_blacklist_noted, __ATOMIC_RELAXED);
     stats.freed_objects += ga_gc_sweep_stats.garbage_objects;
     stats.freed_bytes += ga_gc_sweep_stats.garbage_bytes;
     /* The live heap for pacing: what is in use minus what this cycle found
@@ -1021,18 +1025,22 @@ static uint64_t p99(void) {
 }
 
 int goalloc_gc_get_stats(goalloc_gc_stats_t *st) {
-  if (!st || st->struct_size != sizeof(goalloc_gc_stats_t)) {
+  /* Callers built before blacklisted_pages pass the older, shorter size. */
+  size_t sz = st ? st->struct_size : 0;
+  if (sz != sizeof(goalloc_gc_stats_t) && sz != offsetof(goalloc_gc_stats_t, blacklisted_pages)) {
     errno = EINVAL;
     return -1;
   }
+  goalloc_gc_stats_t s;
   ga_mutex_lock(&stats_lock);
-  *st = stats;
-  st->struct_size = sizeof *st;
-  st->mode = ga_gc_mode;
-  st->heap_live = ga_heap_inuse_bytes;
-  st->heap_goal = ga_gc_mode ? ga_gc_pacer_heap_goal(&pacer) : 0;
-  st->pause_p99_ns = p99();
+  s = stats;
+  s.struct_size = sz;
+  s.mode = ga_gc_mode;
+  s.heap_live = ga_heap_inuse_bytes;
+  s.heap_goal = ga_gc_mode ? ga_gc_pacer_heap_goal(&pacer) : 0;
+  s.pause_p99_ns = p99();
   ga_mutex_unlock(&stats_lock);
+  memcpy(st, &s, sz);
   return 0;
 }
 

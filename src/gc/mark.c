@@ -34,6 +34,7 @@
 #include "gc/mark.h"
 
 #include "arena.h"
+#include "gc/blacklist.h"
 #include "heap.h"
 #include "os.h"
 #include "span.h"
@@ -68,7 +69,9 @@ bool ga_gc_mark_begin(bool conc) {
   /* A new stamp for the chunks' "scanned object marked" (arena.h); never
    * 0, which fresh arenas hold. */
   uint32_t c = ga_gc_mark_cycle + 1;
-  __atomic_store_n(&ga_gc_mark_cycle, c ? c : 1, __ATOMIC_RELAXED);
+  if (!c) c = 2; /* keeps the blacklist's parity alternating */
+  ga_gc_blacklist_begin(c, !conc);
+  __atomic_store_n(&ga_gc_mark_cycle, c, __ATOMIC_RELAXED);
   pause_work->n = 0;
   ga_gc_mark_stats = (ga_gc_mark_stats_t){0};
   return true;
@@ -133,7 +136,11 @@ static inline void mark_value(ga_gc_work_t *w, uintptr_t v) {
   ga_arena_t *a = ga_arena_of(v);
   if (!a) return;
   ga_span_t *s = a->spans[(v >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)];
-  if (!s || RD(s->state) != GA_SPAN_INUSE) return;
+  if (!s) {
+    ga_gc_blacklist_note(a, v); /* a free page */
+    return;
+  }
+  if (RD(s->state) != GA_SPAN_INUSE) return;
   uint8_t f = RD(s->gcflags);
   if (f & GA_SPAN_MANUAL) return;
   uintptr_t base = RD(s->base);

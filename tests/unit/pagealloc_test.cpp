@@ -7,9 +7,14 @@
 // (ref_first_fit), and with the runs the test itself placed.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <vector>
 
 #include "unit_util.h"
+
+extern "C" {
+#include "gc/blacklist.h"
+}
 
 namespace {
 
@@ -108,7 +113,7 @@ uintptr_t alloc_checked(size_t n, size_t align = 1, bool *needzero = nullptr) {
   size_t arenas = ga_pages_arena_count();
   uint64_t inuse = ga_pages_stats.inuse_pages;
   bool nz;
-  uintptr_t got = ga_pages_alloc(n, align, false, &nz);
+  uintptr_t got = ga_pages_alloc(n, align, false, false, &nz);
   if (needzero) *needzero = nz;
   EXPECT_NE(got, 0u) << "ga_pages_alloc(" << n << ", " << align << ")";
   if (!got) return 0;
@@ -247,8 +252,8 @@ TEST_F(PageAlloc, LargeRuns) {
     EXPECT_EQ(ga_arena_of(r), ga_arena_of(r + 4096 * kPage - 1));
   // More than an arena is not the page allocator's job (heap.c: huge).
   bool dummy;
-  EXPECT_EQ(ga_pages_alloc(GA_PAGES_PER_ARENA + 1, 1, false, &dummy), 0u);
-  EXPECT_EQ(ga_pages_alloc(0, 1, false, &dummy), 0u);
+  EXPECT_EQ(ga_pages_alloc(GA_PAGES_PER_ARENA + 1, 1, false, false, &dummy), 0u);
+  EXPECT_EQ(ga_pages_alloc(0, 1, false, false, &dummy), 0u);
   EXPECT_TRUE(stats_consistent());
   free_checked(whole, GA_PAGES_PER_ARENA);
   EXPECT_EQ(ga_arena_of(whole)->max_free, (uint32_t)GA_PAGES_PER_ARENA);
@@ -293,7 +298,7 @@ TEST_F(PageAlloc, Alignment) {
   // align 0 means 1.
   bool nz;
   uintptr_t want = ref_first_fit(1);
-  uintptr_t p = ga_pages_alloc(1, 0, false, &nz);
+  uintptr_t p = ga_pages_alloc(1, 0, false, false, &nz);
   EXPECT_EQ(p, want);
   free_checked(p, 1);
 }
@@ -487,7 +492,7 @@ uintptr_t alloc_best_checked(size_t n) {
   size_t arenas = ga_pages_arena_count();
   uint64_t inuse = ga_pages_stats.inuse_pages;
   bool nz;
-  uintptr_t got = ga_pages_alloc_best(n, &nz);
+  uintptr_t got = ga_pages_alloc_best(n, false, &nz);
   EXPECT_NE(got, 0u) << "ga_pages_alloc_best(" << n << ")";
   if (!got) return 0;
   if (want) {
@@ -567,6 +572,94 @@ TEST_F(PageAlloc, RandomizedBestFit) {
 
 // The background scavenger passes over chunks where pages were freed during
 // the current or the previous period; malloc_trim (recent = true) does not.
+// The collector's blacklist (gc/blacklist.h): a run asked for with avoid
+// set holds no blacklisted page when the heap has such a run anywhere; the
+// same request without avoid is placed as before; when every run that fits
+// is blacklisted, one of them is used and the heap does not grow.
+struct Blacklist {
+  // Blacklists pages [first, first + n) of a's bitmap of parity 0.
+  static void add(ga_arena_t *a, size_t first, size_t n) {
+    for (size_t i = first; i < first + n; i++) a->gc_black[0][i / 64] |= (uint64_t)1 << (i % 64);
+    a->gc_black_any[0] = 1;
+    ga_gc_blacklist_used = true;
+  }
+  static bool hits(uintptr_t base, size_t n) {
+    ga_arena_t *a = ga_arena_of(base);
+    size_t first = (base >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
+    for (size_t i = first; i < first + n; i++)
+      if ((a->gc_black[0][i / 64] | a->gc_black[1][i / 64]) >> (i % 64) & 1) return true;
+    return false;
+  }
+  ~Blacklist() {
+    for (size_t k = 0; k < ga_pages_arena_count(); k++) {
+      ga_arena_t *a = ga_pages_arena(k);
+      memset(a->gc_black, 0, sizeof a->gc_black);
+      a->gc_black_any[0] = a->gc_black_any[1] = 0;
+    }
+  }
+};
+
+TEST_F(PageAlloc, BlacklistedPagesAreAvoided) {
+  HeapLock lock;
+  free_checked(alloc_checked(1), 1); // the heap has an arena
+  const size_t n = 6;
+  for (bool best : {false, true}) {
+    SCOPED_TRACE(best ? "best fit" : "first fit");
+    Blacklist bl;
+    bool nz;
+    auto alloc = [&](bool avoid) {
+      return best ? ga_pages_alloc_best(n, avoid, &nz) : ga_pages_alloc(n, 1, false, avoid, &nz);
+    };
+    uintptr_t want = alloc(false);
+    ASSERT_NE(want, 0u);
+    ga_pages_free(want, n);
+    // Without a blacklisted page there, avoid changes nothing.
+    uintptr_t p = alloc(true);
+    EXPECT_EQ(p, want);
+    ga_pages_free(p, n);
+    // One page in the middle of the run that would be chosen.
+    Blacklist::add(ga_arena_of(want), ((want >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)) + 3, 1);
+    // Noscan small spans (avoid false) may use it.
+    uintptr_t r = alloc(false);
+    EXPECT_EQ(r, want);
+    ga_pages_free(r, n);
+    size_t arenas = ga_pages_arena_count();
+    uintptr_t q = alloc(true);
+    ASSERT_NE(q, 0u);
+    EXPECT_NE(q, want);
+    EXPECT_FALSE(Blacklist::hits(q, n)) << "the run holds a blacklisted page";
+    EXPECT_EQ(ga_pages_arena_count(), arenas) << "grew although clean runs fit";
+    ga_pages_free(q, n);
+    EXPECT_TRUE(stats_consistent());
+  }
+}
+
+TEST_F(PageAlloc, BlacklistNeverGrowsTheHeap) {
+  HeapLock lock;
+  Blacklist bl;
+  free_checked(alloc_checked(1), 1); // the heap has an arena
+  const size_t n = 3;
+  uintptr_t want = ref_first_fit(n);
+  ASSERT_NE(want, 0u);
+  // Every free page of every arena is blacklisted.
+  for (size_t k = 0; k < ga_pages_arena_count(); k++) {
+    ga_arena_t *a = ga_pages_arena(k);
+    for (size_t i = 0; i < GA_PAGES_PER_ARENA; i++)
+      if (!page_allocated(a, i)) Blacklist::add(a, i, 1);
+  }
+  size_t arenas = ga_pages_arena_count();
+  bool nz;
+  uintptr_t p = ga_pages_alloc(n, 1, false, true, &nz);
+  EXPECT_EQ(p, want) << "the first fit, blacklisted or not, when no clean run fits";
+  EXPECT_EQ(ga_pages_arena_count(), arenas);
+  uintptr_t q = ga_pages_alloc_best(n, true, &nz);
+  EXPECT_NE(q, 0u);
+  EXPECT_EQ(ga_pages_arena_count(), arenas);
+  ga_pages_free(p, n);
+  if (q) ga_pages_free(q, n);
+  EXPECT_TRUE(stats_consistent());
+}
+
 TEST_F(PageAlloc, ScavengerWaitsForRecentlyFreedChunks) {
   HeapLock lock;
   // Everything already free becomes old: two periods go by.
