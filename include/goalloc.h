@@ -135,8 +135,9 @@ typedef struct goalloc_gc_stats {
   uint64_t pause_p99_ns;       /* 99th percentile of the last 1024 pauses */
   uint64_t last_pause_ns;
   uint64_t mark_total_ns;      /* wall time of whole cycles */
-  /* Free pages that the last cycle's marking found pointed at (false
-   * pointers, stale values): large and scanned objects are kept off them
+  /* Heap pages that belonged to no live span when the last cycle's
+   * marking found them pointed at (false pointers, stale values; also
+   * pages the heap holds back): large and scanned objects are kept off them
    * (GOALLOC_GC_BLACKLIST). Added last: a caller built with the header
    * before it passes the shorter struct_size and gets the fields before. */
   uint64_t blacklisted_pages;

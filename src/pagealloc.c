@@ -221,9 +221,11 @@ static long arena_best(const ga_arena_t *a, size_t n, size_t *len) {
 }
 
 /* The collector's blacklist (gc/blacklist.h). When the run at i that the
- * search chose holds a blacklisted page, the first run of a's that holds
- * none (and its free length in *len), or -1; *hit says the choice was
- * blacklisted. The arena's pages taken or blacklisted make one map. */
+ * search chose holds a blacklisted page, another run of a's that holds
+ * none, or -1; *hit says the choice was blacklisted. The arena's pages
+ * taken or blacklisted make one map, searched by first fit, or with len
+ * set by best fit (the shortest clean run, its length in *len: taking the
+ * first would split the long runs best fit keeps for large requests). */
 static long avoid_black(const ga_arena_t *a, long i, size_t n, size_t align, size_t *len,
                         bool *hit) {
   uint64_t map[GA_ARENA_WORDS];
@@ -231,9 +233,18 @@ static long avoid_black(const ga_arena_t *a, long i, size_t n, size_t align, siz
   if (!ga_gc_blacklist_get(a, map) || count_range(map, (size_t)i, n) == 0) return i;
   *hit = true;
   for (size_t w = 0; w < GA_ARENA_WORDS; w++) map[w] |= a->page_alloc[w];
-  long j = map_find(map, 0, GA_PAGES_PER_ARENA, n, align);
-  if (j >= 0 && len) *len = next_bit(map, (size_t)j, GA_PAGES_PER_ARENA, 1) - (size_t)j;
-  return j;
+  if (!len) return map_find(map, 0, GA_PAGES_PER_ARENA, n, align);
+  long best = -1;
+  *len = SIZE_MAX;
+  for (size_t j = next_bit(map, 0, GA_PAGES_PER_ARENA, 0); j < GA_PAGES_PER_ARENA;) {
+    size_t e = next_bit(map, j, GA_PAGES_PER_ARENA, 1);
+    if (e - j >= n && e - j < *len) {
+      *len = e - j;
+      best = (long)j;
+    }
+    j = next_bit(map, e, GA_PAGES_PER_ARENA, 0);
+  }
+  return best;
 }
 
 uintptr_t ga_pages_alloc_best(size_t npages, bool avoid, bool *needzero) {

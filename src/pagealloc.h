@@ -45,7 +45,7 @@ uintptr_t ga_pages_alloc(size_t npages, size_t align_pages, bool small, bool avo
  * grows: bench/ large touched 131 MiB with first fit, 92 MiB with best fit
  * (69 MiB live at peak). */
 /* avoid: as for ga_pages_alloc; in an arena whose best fit holds a
- * blacklisted page, its first clean run competes instead. */
+ * blacklisted page, its shortest clean run competes instead. */
 uintptr_t ga_pages_alloc_best(size_t npages, bool avoid, bool *needzero);
 void ga_pages_free(uintptr_t base, size_t npages);
 /* Takes the more pages right after [base, base+npages) if they are free and

@@ -136,11 +136,12 @@ static inline void mark_value(ga_gc_work_t *w, uintptr_t v) {
   ga_arena_t *a = ga_arena_of(v);
   if (!a) return;
   ga_span_t *s = a->spans[(v >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)];
-  if (!s) {
-    ga_gc_blacklist_note(a, v); /* a free page */
+  if (!s || RD(s->state) != GA_SPAN_INUSE) {
+    /* A free page, or a span on its way out (the page cache's are dead
+     * and go back to the heap in time). */
+    ga_gc_blacklist_note(a, v);
     return;
   }
-  if (RD(s->state) != GA_SPAN_INUSE) return;
   uint8_t f = RD(s->gcflags);
   if (f & GA_SPAN_MANUAL) return;
   uintptr_t base = RD(s->base);

@@ -14,6 +14,7 @@
 
 extern "C" {
 #include "gc/blacklist.h"
+#include "options.h"
 }
 
 namespace {
@@ -570,8 +571,6 @@ TEST_F(PageAlloc, RandomizedBestFit) {
   EXPECT_TRUE(stats_consistent());
 }
 
-// The background scavenger passes over chunks where pages were freed during
-// the current or the previous period; malloc_trim (recent = true) does not.
 // The collector's blacklist (gc/blacklist.h): a run asked for with avoid
 // set holds no blacklisted page when the heap has such a run anywhere; the
 // same request without avoid is placed as before; when every run that fits
@@ -660,6 +659,70 @@ TEST_F(PageAlloc, BlacklistNeverGrowsTheHeap) {
   EXPECT_TRUE(stats_consistent());
 }
 
+// Best fit stays best fit: when the best hole holds a blacklisted page, the
+// shortest clean hole is taken, not the first clean run (which would split
+// the long run a later large request needs and grow the heap: review).
+TEST_F(PageAlloc, BlacklistKeepsBestFit) {
+  HeapLock lock;
+  Blacklist bl;
+  // Live runs around a 6-page hole B, a 6-page hole D and a 40-page hole L.
+  const size_t len[7] = {1, 40, 1, 6, 1, 6, 1};
+  uintptr_t r[7];
+  for (int i = 0; i < 7; i++) r[i] = alloc_checked(len[i]);
+  ASSERT_EQ(r[6], r[0] + 55 * kPage) << "the heap had room for consecutive runs";
+  for (int i : {1, 3, 5}) free_checked(r[i], len[i]);
+  bool nz;
+  EXPECT_EQ(ga_pages_alloc_best(6, true, &nz), r[3]) << "best fit: the first 6-page hole";
+  ga_pages_free(r[3], 6);
+  Blacklist::add(ga_arena_of(r[3]), ((r[3] >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)) + 2, 1);
+  uintptr_t got = ga_pages_alloc_best(6, true, &nz);
+  EXPECT_EQ(got, r[5]) << "the clean 6-page hole, not the 40-page one nor the blacklisted one";
+  if (got) ga_pages_free(got, 6);
+  for (int i : {0, 2, 4, 6}) free_checked(r[i], 1);
+  EXPECT_TRUE(stats_consistent());
+}
+
+// A page noted in cycle c stays blacklisted through cycle c + 1 and is
+// clean again when cycle c + 2 begins (ga_gc_blacklist_begin).
+TEST_F(PageAlloc, BlacklistExpiresAfterTwoCycles) {
+  HeapLock lock;
+  Blacklist bl;
+  free_checked(alloc_checked(1), 1);
+  ga_arena_t *a = ga_pages_arena(0);
+  uintptr_t p = a->base + 100 * kPage + 16;
+  uint32_t saved = ga_gc_mark_cycle;
+  long opt = ga_options[GA_OPT_GC_BLACKLIST];
+  ga_options[GA_OPT_GC_BLACKLIST] = 1;
+  auto listed = [&] {
+    uint64_t map[GA_ARENA_WORDS];
+    return ga_gc_blacklist_get(a, map) && (map[100 / 64] >> (100 % 64) & 1);
+  };
+  uint32_t c = (saved | 1) + 2; // odd: both parities get their turn
+  ga_gc_blacklist_begin(c, true);
+  ga_gc_mark_cycle = c;
+  ga_gc_blacklist_note(a, p);
+  EXPECT_TRUE(listed()) << "noted in cycle c";
+  ga_gc_blacklist_begin(c + 1, true);
+  ga_gc_mark_cycle = c + 1;
+  EXPECT_TRUE(listed()) << "still blacklisted in cycle c + 1";
+  ga_gc_blacklist_begin(c + 2, true);
+  ga_gc_mark_cycle = c + 2;
+  EXPECT_FALSE(listed()) << "clean again in cycle c + 2";
+  // Noted again in c + 2 (its parity is c's): listed, then gone two later.
+  ga_gc_blacklist_note(a, p);
+  EXPECT_TRUE(listed());
+  ga_options[GA_OPT_GC_BLACKLIST] = 0;
+  ga_gc_blacklist_begin(c + 3, true);
+  ga_gc_mark_cycle = c + 3;
+  ga_gc_blacklist_note(a, p + kPage); // GOALLOC_GC_BLACKLIST=0: not noted
+  uint64_t map[GA_ARENA_WORDS];
+  EXPECT_FALSE(ga_gc_blacklist_get(a, map) && (map[101 / 64] >> (101 % 64) & 1));
+  ga_options[GA_OPT_GC_BLACKLIST] = opt;
+  ga_gc_mark_cycle = saved;
+}
+
+// The background scavenger passes over chunks where pages were freed during
+// the current or the previous period; malloc_trim (recent = true) does not.
 TEST_F(PageAlloc, ScavengerWaitsForRecentlyFreedChunks) {
   HeapLock lock;
   // Everything already free becomes old: two periods go by.
