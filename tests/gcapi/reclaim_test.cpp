@@ -11,6 +11,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
 
 #include <gc.h>  // from C++, without GC_THREADS
 
@@ -198,6 +201,31 @@ TEST(Reclaim, GcFreeFreesWithCollectionDisabled) {
   GC_gcollect();
   EXPECT_GT(gc_cycles(), cycles);
   GC_enable();
+}
+
+// goalloc_gc_stats_t grew (blacklisted_pages): a caller built with the
+// older header passes the older size and gets the fields it knows, nothing
+// written past them; any other size is refused.
+TEST(Stats, OlderStructSizeAccepted) {
+  goalloc_gc_collect();
+  goalloc_gc_stats_t full = {};
+  full.struct_size = sizeof full;
+  ASSERT_EQ(goalloc_gc_get_stats(&full), 0);
+  unsigned char buf[sizeof(goalloc_gc_stats_t) + 16];
+  memset(buf, 0xee, sizeof buf);
+  size_t old_size = offsetof(goalloc_gc_stats_t, blacklisted_pages);
+  goalloc_gc_stats_t *st = reinterpret_cast<goalloc_gc_stats_t *>(buf);
+  st->struct_size = old_size;
+  ASSERT_EQ(goalloc_gc_get_stats(st), 0);
+  EXPECT_EQ(st->struct_size, old_size);
+  EXPECT_EQ(st->cycles, full.cycles);
+  for (size_t i = old_size; i < sizeof buf; i++) ASSERT_EQ(buf[i], 0xee) << "byte " << i;
+  for (size_t bad : {old_size - 8, sizeof(goalloc_gc_stats_t) + 8, (size_t)0}) {
+    st->struct_size = bad;
+    errno = 0;
+    EXPECT_EQ(goalloc_gc_get_stats(st), -1) << bad;
+    EXPECT_EQ(errno, EINVAL) << bad;
+  }
 }
 
 // ---- the compatibility calls' answers ----

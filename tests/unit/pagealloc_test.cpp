@@ -771,4 +771,31 @@ TEST_F(PageAlloc, SpansGoThroughThePageAllocator) {
   EXPECT_TRUE(stats_consistent());
 }
 
+// ga_heap_alloc_span asks for clean pages for large spans and spans of
+// scanned small objects, not for noscan small spans (gc/blacklist.h).
+TEST_F(PageAlloc, ScannedSmallSpansAvoidBlacklistedPages) {
+  Blacklist bl;
+  const unsigned sc = 5; // one page (ga_class_npages)
+  ga_span_t *s = ga_heap_alloc_span(1, 1, ga_spanclass(sc, 1));
+  ASSERT_NE(s, nullptr);
+  uintptr_t x = s->base;
+  ga_heap_free_span(s);
+  {
+    HeapLock lock;
+    Blacklist::add(ga_arena_of(x), (x >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1), 1);
+  }
+  s = ga_heap_alloc_span(1, 1, ga_spanclass(sc, 1));
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->base, x) << "a noscan span may use the blacklisted page";
+  ga_heap_free_span(s);
+  s = ga_heap_alloc_span(1, 1, ga_spanclass(sc, 0));
+  ASSERT_NE(s, nullptr);
+  EXPECT_NE(s->base, x) << "a scanned span was placed on the blacklisted page";
+  ga_heap_free_span(s);
+  s = ga_heap_alloc_span(1, 1, 0);
+  ASSERT_NE(s, nullptr);
+  EXPECT_NE(s->base, x) << "a large span was placed on the blacklisted page";
+  ga_heap_free_span(s);
+}
+
 }  // namespace
