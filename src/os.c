@@ -31,6 +31,14 @@ int ga_os_sigmask(int how, const sigset_t *set, sigset_t *old) {
   return (int)syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
 }
 
+/* libc's sigaction under its other exported name: goalloc interposes
+ * sigaction (preload/override_signal.c) to wrap the program's handlers,
+ * and installs its own handlers unwrapped. */
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+int ga_os_sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+  return __sigaction(sig, act, old);
+}
+
 /* ---- the registry of goalloc's own mappings ----
  * A sorted array of disjoint ranges in a mapping of its own (which it
  * lists too). The collector scans the program's anonymous memory in the
@@ -558,7 +566,7 @@ bool ga_os_signal_handler(int sig, void (*fn)(int)) {
   sa.sa_handler = fn;
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
-  return sigaction(sig, &sa, NULL) == 0;
+  return ga_os_sigaction(sig, &sa, NULL) == 0;
 }
 
 bool ga_os_thread_start(void *(*fn)(void *)) {

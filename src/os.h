@@ -103,6 +103,10 @@ void ga_os_futex_wake_all(int *addr);
 /* rt_sigprocmask itself (see os.c). */
 #include <signal.h>
 int ga_os_sigmask(int how, const sigset_t *set, sigset_t *old);
+/* libc's sigaction, never the interposed one (the program's handlers are
+ * wrapped, goalloc's own are not). */
+struct sigaction;
+int ga_os_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
 /* Starts a detached background thread with every signal blocked; false if
  * it could not. Such threads hold no program pointers and are never

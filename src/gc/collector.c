@@ -49,6 +49,7 @@
 #include "gc/mark.h"
 #include "gc/pacer.h"
 #include "gc/roots.h"
+#include "gc/signals.h"
 #include "gc/stw.h"
 #include "gc/sweep.h"
 #include "goalloc.h"
@@ -794,6 +795,7 @@ static void enable(int mode) {
   if (!ga_gc_mode) {
     start_ns = ga_os_nanotime();
     ga_gc_stw_init((int)ga_option(GA_OPT_GC_SIGNAL));
+    ga_gc_signals_enable(); /* after: the stop signal is never wrapped */
     trace = ga_option(GA_OPT_GCTRACE) != 0;
     long gogc = ga_option(GA_OPT_GOGC);
     long limit = ga_option(GA_OPT_MEMLIMIT);

@@ -43,30 +43,25 @@ static inline uintptr_t current_sp(void) {
   return sp;
 }
 
+/* The calling function's callee-saved registers (rbx, rbp, r12-r15) into
+ * regs[0..5]: a macro, so they are the caller's own, not a helper's. */
+#define SAVE_CALLEE_SAVED(regs)                                                            \
+  do {                                                                                     \
+    __builtin_unwind_init();                                                               \
+    __asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%rbp, 8(%0)\n\tmov %%r12, 16(%0)\n\t"       \
+                     "mov %%r13, 24(%0)\n\tmov %%r14, 32(%0)\n\tmov %%r15, 40(%0)"           \
+                     :                                                                     \
+                     : "r"(regs)                                                           \
+                     : "memory");                                                          \
+  } while (0)
+
 /* ---- the handler (async-signal-safe: atomics and system calls only) ---- */
 
-static void suspend_handler(int sig, siginfo_t *si, void *ucv) {
-  int saved_errno = errno;
-  ga_gc_thread_t *t = self_rec;
-  unsigned gen = (unsigned)__atomic_load_n(&world_gen, __ATOMIC_ACQUIRE);
-  if (!(gen & 1)) goto out; /* not stopping: someone else's signal */
-  if (!t) {
-    /* A thread that reused a dead registered thread's tid: ack so the
-     * collector does not wait for it, but only for our own signal. */
-    if (si && si->si_code == SI_QUEUE && si->si_pid == getpid() &&
-        (unsigned)si->si_value.sival_int == gen) {
-      __atomic_fetch_add(&acks, 1, __ATOMIC_RELEASE);
-      futex(&acks, FUTEX_WAKE_PRIVATE, 1, NULL);
-    }
-    goto out;
-  }
-  if (t->stopped_gen == gen) goto out; /* a second signal in the same stop */
-
-  const ucontext_t *uc = ucv;
-  for (int i = 0; i < GA_GC_STW_NREGS; i++) t->regs[i] = (uint64_t)uc->uc_mcontext.gregs[i];
-  /* Everything above this frame is live: the signal frame with all the
-   * registers, the red zone below the interrupted rsp, the stack. */
-  uintptr_t sp = current_sp();
+/* Records sp as where t's live stack begins, counts t as stopped in
+ * generation gen and waits for the world to restart. With t's registers
+ * already in t->regs; signals blocked (the handler's mask, or
+ * lock_leaving's). */
+static void stop_here(ga_gc_thread_t *t, uintptr_t sp, unsigned gen) {
   t->alt_lo = t->alt_hi = 0;
   if (sp < t->stack_lo || sp >= t->stack_hi) {
     /* Not on its own stack: on sigaltstack, or on a stack the program
@@ -90,6 +85,30 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv) {
   futex(&acks, FUTEX_WAKE_PRIVATE, 1, NULL);
   while ((unsigned)__atomic_load_n(&world_gen, __ATOMIC_ACQUIRE) == gen)
     futex(&world_gen, FUTEX_WAIT_PRIVATE, (int)gen, NULL);
+}
+
+static void suspend_handler(int sig, siginfo_t *si, void *ucv) {
+  int saved_errno = errno;
+  ga_gc_thread_t *t = self_rec;
+  unsigned gen = (unsigned)__atomic_load_n(&world_gen, __ATOMIC_ACQUIRE);
+  if (!(gen & 1)) goto out; /* not stopping: someone else's signal */
+  if (!t) {
+    /* A thread that reused a dead registered thread's tid: ack so the
+     * collector does not wait for it, but only for our own signal. */
+    if (si && si->si_code == SI_QUEUE && si->si_pid == getpid() &&
+        (unsigned)si->si_value.sival_int == gen) {
+      __atomic_fetch_add(&acks, 1, __ATOMIC_RELEASE);
+      futex(&acks, FUTEX_WAKE_PRIVATE, 1, NULL);
+    }
+    goto out;
+  }
+  if (t->stopped_gen == gen) goto out; /* a second signal in the same stop */
+
+  const ucontext_t *uc = ucv;
+  for (int i = 0; i < GA_GC_STW_NREGS; i++) t->regs[i] = (uint64_t)uc->uc_mcontext.gregs[i];
+  /* Everything above this frame is live: the signal frame with all the
+   * registers, the red zone below the interrupted rsp, the stack. */
+  stop_here(t, current_sp(), gen);
 out:
   errno = saved_errno;
 }
@@ -102,7 +121,7 @@ bool ga_gc_stw_init(int sig) {
   sa.sa_sigaction = suspend_handler;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
   sigfillset(&sa.sa_mask); /* no other handler runs while a thread is stopped */
-  if (sigaction(sig, &sa, NULL) != 0) return false;
+  if (ga_os_sigaction(sig, &sa, NULL) != 0) return false;
   __atomic_store_n(&suspend_sig, sig, __ATOMIC_RELEASE);
   ga_os_thread_keep_signal = sig;
   return true;
@@ -204,10 +223,51 @@ ga_gc_thread_t *ga_gc_stw_register_self(void) {
   return register_with(lo, hi, false);
 }
 
+/* The registry lock for a registered thread on its way out. While it
+ * waits, a stop may be waiting for its answer, and the signal may never
+ * run its handler: glibc runs a cancelled thread's cleanup handlers (where
+ * threads unregister: pthread_create's wrapper, the cache's key
+ * destructor) inside its cancellation signal handler, every signal
+ * blocked, and a thread cancelled inside a goalloc sleep (whose cleanup
+ * unblocks them) was seen never to take its stop signal either. So the
+ * thread answers stops itself, signals blocked, as the handler would, with
+ * its callee-saved registers and its stack from here up. Polls: a stop
+ * wakes nothing it could sleep on, so it looks again every 0.2 ms. */
+static GA_NOINLINE void lock_leaving(ga_gc_thread_t *t) {
+  for (;;) {
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&reg_lock.state, &expected, 1, false, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED))
+      return;
+    sigset_t all, old;
+    sigfillset(&all);
+    ga_os_sigmask(SIG_SETMASK, &all, &old);
+    unsigned gen = (unsigned)__atomic_load_n(&world_gen, __ATOMIC_ACQUIRE);
+    if ((gen & 1) && t->stopped_gen != gen && stopper != my_tid()) {
+      uint64_t cs[6];
+      SAVE_CALLEE_SAVED(cs);
+      uintptr_t sp = current_sp();
+      /* In the places of a signal's context (the gregs layout). */
+      memset(t->regs, 0, sizeof t->regs);
+      t->regs[REG_RBX] = cs[0];
+      t->regs[REG_RBP] = cs[1];
+      t->regs[REG_R12] = cs[2];
+      t->regs[REG_R13] = cs[3];
+      t->regs[REG_R14] = cs[4];
+      t->regs[REG_R15] = cs[5];
+      t->regs[REG_RSP] = (uintptr_t)__builtin_frame_address(0) + 16; /* the caller's sp */
+      stop_here(t, sp, gen);
+    }
+    ga_os_sigmask(SIG_SETMASK, &old, NULL);
+    struct timespec ts = {0, 200 * 1000};
+    futex(&world_gen, FUTEX_WAIT_PRIVATE, (int)gen, &ts);
+  }
+}
+
 void ga_gc_stw_unregister_self(void) {
   ga_gc_thread_t *t = self_rec;
   if (!t) return;
-  ga_mutex_lock(&reg_lock);
+  lock_leaving(t);
   self_rec = NULL;
   unlink_record(t);
   ga_mutex_unlock(&reg_lock);
@@ -333,17 +393,6 @@ static uintptr_t full_scan_lo(const ga_gc_thread_t *t) {
   return t->stack_lo;
 }
 
-/* The calling function's callee-saved registers (rbx, rbp, r12-r15) into
- * regs[0..5]: a macro, so they are the caller's own, not a helper's. */
-#define SAVE_CALLEE_SAVED(regs)                                                            \
-  do {                                                                                     \
-    __builtin_unwind_init();                                                               \
-    __asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%rbp, 8(%0)\n\tmov %%r12, 16(%0)\n\t"       \
-                     "mov %%r13, 24(%0)\n\tmov %%r14, 32(%0)\n\tmov %%r15, 40(%0)"           \
-                     :                                                                     \
-                     : "r"(regs)                                                           \
-                     : "memory");                                                          \
-  } while (0)
 
 GA_NOINLINE void ga_gc_stw_for_each_stack(ga_gc_range_fn fn, void *arg) {
   unsigned gen = (unsigned)__atomic_load_n(&world_gen, __ATOMIC_ACQUIRE);

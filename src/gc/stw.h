@@ -20,8 +20,10 @@
  * and one FUTEX_WAKE for all threads. The handler runs with every signal
  * blocked, so no other handler can write to the heap while the world is
  * stopped; it is installed with SA_RESTART, so a thread stopped inside
- * read() goes back into read(); nanosleep and other calls the kernel never
- * restarts return EINTR, as they would for any signal.
+ * read() goes back into read(); other calls the kernel never restarts
+ * return EINTR, as they would for any signal, but the sleeps (nanosleep,
+ * clock_nanosleep, usleep, sleep) are goalloc's and sleep on
+ * (gc/signals.h).
  *
  * Who may touch what:
  *   - a record's bounds: written by its thread before it is linked, then
