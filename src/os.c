@@ -50,10 +50,14 @@ static ga_os_range_t *reg;
 static size_t nreg;
 static ga_spinlock_t reg_lock;
 
-static void reg_lock_acquire(sigset_t *old) {
+void ga_os_block_signals(sigset_t *old) {
   sigset_t all;
   sigfillset(&all);
   ga_os_sigmask(SIG_SETMASK, &all, old);
+}
+
+static void reg_lock_acquire(sigset_t *old) {
+  ga_os_block_signals(old);
   ga_spin_lock(&reg_lock);
 }
 static void reg_lock_release(const sigset_t *old) {

@@ -107,6 +107,9 @@ int ga_os_sigmask(int how, const sigset_t *set, sigset_t *old);
  * wrapped, goalloc's own are not). */
 struct sigaction;
 int ga_os_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* Blocks every signal, the mask before in *old (for critical sections a
+ * signal handler on the same thread must not enter). */
+void ga_os_block_signals(sigset_t *old);
 
 /* Starts a detached background thread with every signal blocked; false if
  * it could not. Such threads hold no program pointers and are never

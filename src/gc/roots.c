@@ -47,9 +47,7 @@ extern void *__libc_stack_end;
 
 /* Blocks every signal around the tables' critical sections (see roots.h). */
 static void lock_roots(sigset_t *old) {
-  sigset_t all;
-  sigfillset(&all);
-  ga_os_sigmask(SIG_BLOCK, &all, old);
+  ga_os_block_signals(old);
   ga_mutex_lock(&roots_lock);
 }
 

@@ -71,9 +71,7 @@ static bool is_handler(const struct sigaction *k) {
 }
 
 static void lock(sigset_t *old) {
-  sigset_t all;
-  sigfillset(&all);
-  ga_os_sigmask(SIG_SETMASK, &all, old);
+  ga_os_block_signals(old);
   ga_spin_lock(&table_lock);
 }
 

@@ -239,9 +239,8 @@ static GA_NOINLINE void lock_leaving(ga_gc_thread_t *t) {
     if (__atomic_compare_exchange_n(&reg_lock.state, &expected, 1, false, __ATOMIC_ACQUIRE,
                                     __ATOMIC_RELAXED))
       return;
-    sigset_t all, old;
-    sigfillset(&all);
-    ga_os_sigmask(SIG_SETMASK, &all, &old);
+    sigset_t old;
+    ga_os_block_signals(&old);
     unsigned gen = (unsigned)__atomic_load_n(&world_gen, __ATOMIC_ACQUIRE);
     if ((gen & 1) && t->stopped_gen != gen && stopper != my_tid()) {
       uint64_t cs[6];
