@@ -22,26 +22,35 @@ extern int __nanosleep(const struct timespec *req, struct timespec *rem);
 typedef int (*cns_fn)(clockid_t, int, const struct timespec *, struct timespec *);
 static cns_fn real_cns;
 
+/* A static program has no libc below goalloc to look up: the system call
+ * (not a cancellation point). */
+static int sys_cns(clockid_t clk, int flags, const struct timespec *req, struct timespec *rem) {
+  return syscall(SYS_clock_nanosleep, clk, flags, req, rem) < 0 ? errno : 0;
+}
+
+static cns_fn libc_cns(void) {
+  cns_fn real = __atomic_load_n(&real_cns, __ATOMIC_ACQUIRE);
+  if (GA_UNLIKELY(!real)) {
+    real = (cns_fn)dlsym(RTLD_NEXT, "clock_nanosleep");
+    if (!real) real = sys_cns;
+    __atomic_store_n(&real_cns, real, __ATOMIC_RELEASE);
+  }
+  return real;
+}
+
 /* A sleep across pauses if the collector can: -1 if not, else 0 or an
  * errno value. */
 static inline int gc_sleep(clockid_t clk, int flags, const struct timespec *req,
                            struct timespec *rem) {
   if (GA_LIKELY(!__atomic_load_n(&ga_gc_mode, __ATOMIC_RELAXED))) return -1;
-  return ga_gc_signals_sleep(clk, flags, req, rem);
+  return ga_gc_signals_sleep(clk, flags, req, rem, libc_cns());
 }
 
 EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
                            struct timespec *rem) {
   int r = gc_sleep(clk, flags, req, rem);
   if (r >= 0) return r;
-  cns_fn real = __atomic_load_n(&real_cns, __ATOMIC_ACQUIRE);
-  if (GA_UNLIKELY(!real)) {
-    real = (cns_fn)dlsym(RTLD_NEXT, "clock_nanosleep");
-    if (!real) /* a static program: the system call (not a cancellation point) */
-      return syscall(SYS_clock_nanosleep, clk, flags, req, rem) < 0 ? errno : 0;
-    __atomic_store_n(&real_cns, real, __ATOMIC_RELEASE);
-  }
-  return real(clk, flags, req, rem);
+  return libc_cns()(clk, flags, req, rem);
 }
 
 EXPORT int nanosleep(const struct timespec *req, struct timespec *rem) {
@@ -63,7 +72,7 @@ EXPORT int usleep(useconds_t us) {
 EXPORT unsigned int sleep(unsigned int seconds) {
   int saved = errno;
   struct timespec ts = {(time_t)seconds, 0};
-  if (nanosleep(&ts, &ts) < 0) return (unsigned)ts.tv_sec + (ts.tv_nsec >= 500000000L);
+  if (nanosleep(&ts, &ts) < 0) return (unsigned)ts.tv_sec; /* glibc 2.36 truncates */
   errno = saved;
   return 0;
 }
@@ -89,23 +98,31 @@ static __sighandler_t install(int sig, __sighandler_t h, int flags, bool self_ma
   return old.sa_handler;
 }
 
-/* libc's own, under names goalloc does not interpose: signal() is
- * glibc's __bsd_signal, also exported as ssignal. */
+/* libc's own signal() under a name goalloc does not interpose: glibc's
+ * __bsd_signal is also exported as ssignal. */
 extern __sighandler_t ssignal(int sig, __sighandler_t h);
-extern __sighandler_t __sysv_signal(int sig, __sighandler_t h);
 
 /* BSD semantics, glibc's signal(): the handler stays, the signal is
  * blocked while it runs, calls restart (with the collector on, also after
- * siginterrupt(sig, 1), whose record is glibc's own). Before the collector
- * wraps handlers, libc's call as it is. */
+ * siginterrupt(sig, 1), whose record is glibc's own). With the collector
+ * off, libc's call as it is. */
 EXPORT __sighandler_t signal(int sig, __sighandler_t h) {
-  if (GA_LIKELY(!__atomic_load_n(&ga_gc_signals_wrapped, __ATOMIC_ACQUIRE))) return ssignal(sig, h);
+  if (GA_LIKELY(!__atomic_load_n(&ga_gc_signals_wrapped, __ATOMIC_SEQ_CST))) {
+    __sighandler_t r = ssignal(sig, h);
+    if (r != SIG_ERR) ga_gc_signals_installed(sig); /* raced with the turn-on */
+    return r;
+  }
   return install(sig, h, SA_RESTART, true);
 }
 EXPORT __sighandler_t bsd_signal(int sig, __sighandler_t h) { return signal(sig, h); }
-/* System V semantics: reset to the default on delivery, not blocked. */
+
+/* System V semantics (glibc's __sysv_signal, which strict ISO C programs'
+ * signal() calls): reset to the default on delivery, not blocked, not
+ * restarted; the same flags as glibc, SA_INTERRUPT included. */
+#ifndef SA_INTERRUPT
+#define SA_INTERRUPT 0x20000000
+#endif
 EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t h) {
-  if (GA_LIKELY(!__atomic_load_n(&ga_gc_signals_wrapped, __ATOMIC_ACQUIRE)))
-    return __sysv_signal(sig, h);
-  return install(sig, h, SA_RESETHAND | SA_NODEFER, false);
+  return install(sig, h, SA_RESETHAND | SA_NODEFER | SA_INTERRUPT, false);
 }
+EXPORT __sighandler_t __sysv_signal(int sig, __sighandler_t h) { return sysv_signal(sig, h); }

@@ -1158,6 +1158,7 @@ void ga_gc_fork_child(void) {
   ga_mutex_reset(&enable_lock);
   ga_gc_roots_fork_child();
   ga_gc_stw_atfork_child(); /* resets the registry lock, keeps our record */
+  ga_gc_signals_fork_child();
   ga_gc_conc_fork_child();  /* no worker; arenas untracked */
   ga_mutex_reset(&leak_report_lock);
   /* A cycle the parent had requested from its worker is not coming: the

@@ -120,7 +120,13 @@ bool ga_gc_stw_init(int sig) {
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = suspend_handler;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigfillset(&sa.sa_mask); /* no other handler runs while a thread is stopped */
+  /* No other handler runs while a thread is stopped: glibc's sigfillset
+   * leaves out its cancellation signal (32), whose handler would unwind a
+   * thread stopped in a cancellable call (async cancellation is on there)
+   * out of this handler while it counts as stopped: its cleanup handlers
+   * and key destructors ran during the pause, with every signal blocked. */
+  sigfillset(&sa.sa_mask);
+  sa.sa_mask.__val[0] |= 1UL << (32 - 1);
   if (ga_os_sigaction(sig, &sa, NULL) != 0) return false;
   __atomic_store_n(&suspend_sig, sig, __ATOMIC_RELEASE);
   ga_os_thread_keep_signal = sig;
@@ -224,15 +230,14 @@ ga_gc_thread_t *ga_gc_stw_register_self(void) {
 }
 
 /* The registry lock for a registered thread on its way out. While it
- * waits, a stop may be waiting for its answer, and the signal may never
- * run its handler: glibc runs a cancelled thread's cleanup handlers (where
- * threads unregister: pthread_create's wrapper, the cache's key
- * destructor) inside its cancellation signal handler, every signal
- * blocked, and a thread cancelled inside a goalloc sleep (whose cleanup
- * unblocks them) was seen never to take its stop signal either. So the
- * thread answers stops itself, signals blocked, as the handler would, with
- * its callee-saved registers and its stack from here up. Polls: a stop
- * wakes nothing it could sleep on, so it looks again every 0.2 ms. */
+ * waits, a stop may be waiting for its answer, and the thread may have
+ * the stop signal blocked: threads unregister from cleanup handlers and
+ * key destructors (pthread_create's wrapper, the cache), which may run
+ * with any mask (a program's, or, before the stop handler blocked glibc's
+ * cancellation signal, the stop handler's own: every pause hung then). So
+ * the thread answers stops itself, signals blocked, as the handler would,
+ * with its callee-saved registers and its stack from here up. Polls: a
+ * stop wakes nothing it could sleep on, so it looks again every 0.2 ms. */
 static GA_NOINLINE void lock_leaving(ga_gc_thread_t *t) {
   for (;;) {
     int expected = 0;

@@ -18,8 +18,10 @@
  * thread's live stack), counts itself in `acks` (a futex the collector
  * sleeps on) and sleeps on world_gen until it changes. Resuming is one store
  * and one FUTEX_WAKE for all threads. The handler runs with every signal
- * blocked, so no other handler can write to the heap while the world is
- * stopped; it is installed with SA_RESTART, so a thread stopped inside
+ * blocked (glibc's cancellation signal included, which sigfillset leaves
+ * out: a thread cancelled while stopped would run its cleanup handlers
+ * during the pause), so no other handler can write to the heap while the
+ * world is stopped; it is installed with SA_RESTART, so a thread stopped inside
  * read() goes back into read(); other calls the kernel never restarts
  * return EINTR, as they would for any signal, but the sleeps (nanosleep,
  * clock_nanosleep, usleep, sleep) are goalloc's and sleep on
