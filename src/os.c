@@ -203,10 +203,21 @@ void ga_os_unuse(void *p, size_t size) {
   madvise(p, size, MADV_DONTNEED);
 }
 
+int ga_os_open_proc(const char *name) {
+  char path[64];
+  ga_snprintf(path, sizeof path, "/proc/thread-self/%s", name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) return fd;
+  ga_snprintf(path, sizeof path, "/proc/self/%s", name); /* before Linux 3.17 */
+  return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 long ga_os_read_own(void *dst, uintptr_t src, size_t n) {
   struct iovec local = {dst, n}, remote = {(void *)src, n};
   int saved = errno;
-  ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  /* This thread's id, not the process's: once the main thread has exited
+   * (pthread_exit), the process id names a zombie without memory. */
+  ssize_t got = process_vm_readv((pid_t)syscall(SYS_gettid), &local, 1, &remote, 1, 0);
   long r = got >= 0 ? (long)got : errno == EFAULT ? 0 : -(long)errno;
   errno = saved;
   return r;
@@ -385,7 +396,7 @@ const char *ga_os_getenv(const char *name) {
 }
 
 static uint64_t read_status_kb(const char *key) {
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  int fd = ga_os_open_proc("status");
   if (fd < 0) return 0;
   char buf[4096];
   ssize_t n = read(fd, buf, sizeof buf - 1);

@@ -44,6 +44,12 @@ void ga_os_unuse(void *p, size_t size);
  * refused (a sandbox: EPERM, ENOSYS). For memory another thread may unmap
  * at any moment. */
 long ga_os_read_own(void *dst, uintptr_t src, size_t n);
+/* Opens /proc/thread-self/NAME (read-only), or /proc/self/NAME where that
+ * does not exist. Not /proc/self: once the main thread has exited
+ * (pthread_exit while other threads run on), /proc/self is a zombie whose
+ * maps, pagemap and memory figures are empty, and the collector found no
+ * anonymous roots (glibc's loader data and thread vectors were freed). */
+int ga_os_open_proc(const char *name);
 
 /* A small futex mutex (Drepper's three-state lock): uncontended lock and
  * unlock are one atomic each; no allocation, safe in signal-free contexts

@@ -155,8 +155,8 @@ static const char *probe(void) {
   api.api = UFFD_API;
   api.features = GA_UFFD_FEATURE_WP_ASYNC | GA_UFFD_FEATURE_WP_UNPOPULATED;
   if (ioctl(uffd, UFFDIO_API, &api) != 0) return "no UFFD_FEATURE_WP_ASYNC/WP_UNPOPULATED";
-  pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  if (pagemap_fd < 0) return "cannot open /proc/self/pagemap";
+  pagemap_fd = ga_os_open_proc("pagemap");
+  if (pagemap_fd < 0) return "cannot open /proc/thread-self/pagemap";
   /* A real round trip: pages 0 (populated before protection) and 2
    * (never touched) are written, page 1 is only read. */
   size_t len = 4 * PAGE;

@@ -4,6 +4,8 @@
  * short. */
 #include "gc/maps.h"
 
+#include "os.h"
+
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,7 +44,7 @@ static bool parse_line(const char *s, line_fn fn, void *arg) {
 
 /* Calls fn for each line until it returns true; true if one did. */
 static bool maps_scan(line_fn fn, void *arg) {
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  int fd = ga_os_open_proc("maps");
   if (fd < 0) return false;
   char buf[4096 + 1];
   size_t have = 0;

@@ -27,7 +27,8 @@
  * restored the mask had to be unwinder-based, since glibc's setjmp-based
  * one stays registered after a siglongjmp, and -fexceptions made
  * libgcc_s a dependency of libgoalloc, with which gc_fork_zombie's child
- * crashed in _dl_fini in collect mode: cause not found.)
+ * crashed in _dl_fini in collect mode: the anonymous roots were lost once
+ * the main thread had exited, since fixed, docs/GC.md.)
  *
  * Handlers installed before the collector is turned on are wrapped when it
  * is (ga_gc_signals_enable reads the kernel's table). Not covered: handlers
