@@ -1,4 +1,4 @@
-/* gc/maps.h: lookups in /proc/self/maps without malloc or stdio.
+/* gc/maps.h: lookups in /proc/thread-self/maps without malloc or stdio.
  *
  * Why it exists: the collector needs the bounds of a few mappings (the main
  * thread's [stack], the block that holds a thread's TCB and static TLS)
