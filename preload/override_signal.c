@@ -38,6 +38,10 @@ static cns_fn libc_cns(void) {
   return real;
 }
 
+/* Looked up at load time, not on the first sleep, which may be in a
+ * signal handler. */
+__attribute__((constructor)) static void resolve_libc_sleep(void) { libc_cns(); }
+
 /* A sleep across pauses if the collector can: -1 if not, else 0 or an
  * errno value. */
 static inline int gc_sleep(clockid_t clk, int flags, const struct timespec *req,
@@ -109,7 +113,10 @@ extern __sighandler_t ssignal(int sig, __sighandler_t h);
 EXPORT __sighandler_t signal(int sig, __sighandler_t h) {
   if (GA_LIKELY(!__atomic_load_n(&ga_gc_signals_wrapped, __ATOMIC_SEQ_CST))) {
     __sighandler_t r = ssignal(sig, h);
-    if (r != SIG_ERR) ga_gc_signals_installed(sig); /* raced with the turn-on */
+    if (r != SIG_ERR) { /* raced with the turn-on? */
+      r = ga_gc_signals_program_handler(sig, r);
+      ga_gc_signals_installed(sig);
+    }
     return r;
   }
   return install(sig, h, SA_RESTART, true);

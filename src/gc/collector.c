@@ -865,7 +865,7 @@ static bool register_self(void) {
   if (ga_os_internal_thread) return false;
   if (ga_os_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, ga_gc_stw_signal()))
     return false;
-  if (gettid() == getpid()) return ga_gc_stw_register_self() != NULL;
+  if (ga_gc_stw_on_main_stack()) return ga_gc_stw_register_self() != NULL;
   uintptr_t lo, hi, sp = (uintptr_t)__builtin_frame_address(0);
   if (!ga_gc_maps_find(sp, &lo, &hi)) return false;
   return ga_gc_stw_register_self_range(lo, hi) != NULL;

@@ -78,9 +78,13 @@ static void to_program(struct sigaction *k, handler_t e) {
   }
 }
 
-/* Installs act through the trampoline. Table lock held. */
+/* Installs act through the trampoline. Table lock held. The trampoline
+ * itself (a program reinstalling an action it read while the collector
+ * was being turned on) leaves the table's handler in place: stored there,
+ * the trampoline would call itself forever (review finding). */
 static int install(int sig, const struct sigaction *act, struct sigaction *prev) {
   struct sigaction k = *act;
+  if (act->sa_sigaction == trampoline) return ga_os_sigaction(sig, act, prev);
   STORE(table[sig].fn, (void *)act->sa_sigaction);
   STORE(table[sig].flags, act->sa_flags);
   k.sa_sigaction = trampoline;
@@ -110,6 +114,11 @@ void ga_gc_signals_enable(void) {
 
 void ga_gc_signals_fork_child(void) { table_lock = (ga_spinlock_t){0}; }
 
+__sighandler_t ga_gc_signals_program_handler(int sig, __sighandler_t h) {
+  if ((void *)h != (void *)trampoline || sig <= 0 || sig >= _NSIG) return h;
+  return (__sighandler_t)LOAD(table[sig].fn);
+}
+
 void ga_gc_signals_installed(int sig) {
   if (!__atomic_load_n(&ga_gc_signals_wrapped, __ATOMIC_SEQ_CST)) return;
   sigset_t mask;
@@ -124,6 +133,13 @@ int ga_gc_signals_sigaction(int sig, const struct sigaction *act, struct sigacti
      * nothing to translate), no lock. If it was turned on meanwhile, the
      * handler may have missed its scan: wrap it now. */
     int r = ga_os_sigaction(sig, act, old);
+    if (r == 0 && old && old->sa_sigaction == trampoline) {
+      /* Wrapped between the flag's read and the call: the program's. */
+      sigset_t mask;
+      lock(&mask);
+      to_program(old, table[sig]);
+      unlock(&mask);
+    }
     if (r == 0 && act) ga_gc_signals_installed(sig);
     return r;
   }

@@ -55,6 +55,9 @@ extern bool ga_gc_signals_wrapped;
  * while the collector was off): wrap it if the collector came on
  * meanwhile. */
 void ga_gc_signals_installed(int sig);
+/* h as the program knows it: its own handler if h is goalloc's
+ * trampoline (libc's signal() racing with the turn-on returned it). */
+__sighandler_t ga_gc_signals_program_handler(int sig, __sighandler_t h);
 /* A fork child: the table lock may have been held by another thread. */
 void ga_gc_signals_fork_child(void);
 

@@ -198,14 +198,23 @@ static ga_gc_thread_t *register_with(uintptr_t lo, uintptr_t hi, bool is_main) {
   return t;
 }
 
+bool ga_gc_stw_on_main_stack(void) {
+  uintptr_t lo, hi, sp = current_sp();
+  return my_tid() == getpid() && ga_gc_roots_main_stack(&lo, &hi) && sp >= lo && sp < hi;
+}
+
 ga_gc_thread_t *ga_gc_stw_register_self_range(uintptr_t lo, uintptr_t hi) {
-  return register_with(lo, hi, my_tid() == getpid());
+  return register_with(lo, hi, ga_gc_stw_on_main_stack());
 }
 
 ga_gc_thread_t *ga_gc_stw_register_self(void) {
   if (self_rec) return self_rec;
   uintptr_t lo = 0, hi = 0, sp = current_sp();
-  if (my_tid() == getpid()) {
+  /* The main thread: tid == pid and on the [stack] mapping. A fork child
+   * of another thread has tid == pid too, on that thread's stack (taking
+   * the dead [stack] for its own made stack scans cross unmapped memory:
+   * review finding). */
+  if (ga_gc_stw_on_main_stack()) {
     if (!ga_gc_roots_main_stack(&lo, &hi)) return NULL;
     /* The [stack] mapping grows down to RLIMIT_STACK: count all of it as
      * the stack so a deeper sp later is still recognised as on it. */

@@ -95,6 +95,10 @@ int ga_gc_stw_signal(void);
 ga_gc_thread_t *ga_gc_stw_register_self(void);
 /* Same, with stack bounds the caller knows (no malloc inside). */
 ga_gc_thread_t *ga_gc_stw_register_self_range(uintptr_t stack_lo, uintptr_t stack_hi);
+/* The calling thread is the process's main thread: its id is the process
+ * id and it runs on the [stack] mapping (not a fork child of another
+ * thread, whose id is the process id too). */
+bool ga_gc_stw_on_main_stack(void);
 void ga_gc_stw_unregister_self(void);
 ga_gc_thread_t *ga_gc_stw_self(void);
 unsigned ga_gc_stw_count(void);

@@ -6,7 +6,12 @@
  * not interposed) what the kernel holds: not the program's function.
  * Before __sysv_signal was interposed it was (review finding). Then the
  * handler's signal interrupts a sleep: EINTR, handler run once, reset to
- * SIG_DFL (System V semantics). Run with GOALLOC_GC=collect. */
+ * SIG_DFL (System V semantics). Then an action read with libc's own
+ * sigaction (goalloc's trampoline, as a program could get it while the
+ * collector was being turned on) and installed again through sigaction:
+ * the program's handler still runs once (the trampoline once stored
+ * itself as the handler and called itself forever: review finding; an
+ * alarm ends such a run). Run with GOALLOC_GC=collect. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +27,13 @@ static volatile sig_atomic_t handled;
 static void on_usr1(int sig) {
   (void)sig;
   handled++;
+}
+
+static volatile sig_atomic_t handled2;
+
+static void on_usr2(int sig) {
+  (void)sig;
+  handled2++;
 }
 
 static void *sender(void *arg) {
@@ -61,6 +73,20 @@ int main(void) {
   sigaction(SIGUSR1, NULL, &rep);
   if (rep.sa_handler != SIG_DFL) {
     fprintf(stderr, "FAIL: not reset to SIG_DFL after the delivery\n");
+    fail = 1;
+  }
+  struct sigaction sa, raw;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sa.sa_handler = on_usr2;
+  sigaction(SIGUSR2, &sa, NULL);
+  __sigaction(SIGUSR2, NULL, &raw); /* the kernel's: the trampoline */
+  sigaction(SIGUSR2, &raw, NULL);
+  alarm(5);
+  raise(SIGUSR2);
+  alarm(0);
+  if (handled2 != 1) {
+    fprintf(stderr, "FAIL: after reinstalling the raw action, %d handler runs\n", (int)handled2);
     fail = 1;
   }
   printf("strict signal(): %s\n", fail ? "FAILED" : "ok");
