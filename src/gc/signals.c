@@ -24,7 +24,7 @@
 
 typedef struct {
   void *fn;  /* the program's handler (sa_handler or sa_sigaction) */
-  int flags; /* its sa_flags: SA_SIGINFO says how to call it */
+  int flags; /* its sa_flags (reported back by sigaction) */
 } handler_t;
 
 static handler_t table[_NSIG];
