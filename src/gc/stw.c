@@ -198,9 +198,16 @@ static ga_gc_thread_t *register_with(uintptr_t lo, uintptr_t hi, bool is_main) {
   return t;
 }
 
+/* The [stack] mapping's bounds, if the caller is the main thread: its id
+ * is the process id and it runs on that mapping. */
+static bool main_stack_of_caller(uintptr_t *lo, uintptr_t *hi) {
+  uintptr_t sp = current_sp();
+  return my_tid() == getpid() && ga_gc_roots_main_stack(lo, hi) && sp >= *lo && sp < *hi;
+}
+
 bool ga_gc_stw_on_main_stack(void) {
-  uintptr_t lo, hi, sp = current_sp();
-  return my_tid() == getpid() && ga_gc_roots_main_stack(&lo, &hi) && sp >= lo && sp < hi;
+  uintptr_t lo, hi;
+  return main_stack_of_caller(&lo, &hi);
 }
 
 ga_gc_thread_t *ga_gc_stw_register_self_range(uintptr_t lo, uintptr_t hi) {
@@ -214,8 +221,7 @@ ga_gc_thread_t *ga_gc_stw_register_self(void) {
    * of another thread has tid == pid too, on that thread's stack (taking
    * the dead [stack] for its own made stack scans cross unmapped memory:
    * review finding). */
-  if (ga_gc_stw_on_main_stack()) {
-    if (!ga_gc_roots_main_stack(&lo, &hi)) return NULL;
+  if (main_stack_of_caller(&lo, &hi)) {
     /* The [stack] mapping grows down to RLIMIT_STACK: count all of it as
      * the stack so a deeper sp later is still recognised as on it. */
     struct rlimit rl;
