@@ -126,7 +126,7 @@ typedef struct goalloc_gc_stats {
   uint64_t cycles;             /* completed collections */
   uint64_t pauses;             /* stop-the-world pauses (one per cycle today) */
   uint64_t heap_live;          /* bytes in use as the pacer counts them */
-  uint64_t heap_goal;          /* heap size at which the next cycle starts */
+  uint64_t heap_goal;          /* heap size the next cycle should end its marking by */
   uint64_t last_marked;        /* bytes the last cycle found reachable */
   uint64_t freed_objects;      /* objects reclaimed (or reported in leak mode), total */
   uint64_t freed_bytes;
@@ -141,6 +141,22 @@ typedef struct goalloc_gc_stats {
    * (GOALLOC_GC_BLACKLIST). Added last: a caller built with the header
    * before it passes the shorter struct_size and gets the fields before. */
   uint64_t blacklisted_pages;
+  /* Pacing (Go's pacer; added after blacklisted_pages, so a caller built
+   * before passes a shorter struct_size and gets the fields before). */
+  uint64_t heap_trigger;       /* in-use heap at which the next cycle starts */
+  uint64_t heap_marked;        /* the live heap the pacer counts from */
+  double cons_mark;            /* allocation rate / scan rate, per CPU-second, smoothed */
+  uint64_t assists;            /* assists that scanned, total */
+  uint64_t assist_bytes;       /* bytes they scanned */
+  uint64_t assist_steals;      /* assists paid (in part) with the worker's credit */
+  uint64_t assist_cpu_ns;      /* CPU time in assists */
+  uint64_t worker_credit_bytes; /* scan work the collecting thread banked for assists */
+  uint64_t stolen_bytes;       /* of which assists took */
+  uint64_t fractions;          /* fractional mark slices allocating threads ran */
+  uint64_t fraction_bytes;     /* bytes they scanned */
+  uint64_t fraction_cpu_ns;    /* CPU time in them */
+  double last_mark_utilization; /* the last mark's background CPU share (goal 0.25) */
+  uint64_t gc_cpu_ns;          /* CPU time of collections, slices and assists, total */
 } goalloc_gc_stats_t;
 GOALLOC_API int goalloc_gc_get_stats(goalloc_gc_stats_t *st);
 

@@ -55,6 +55,11 @@ static const option_desc_t table[GA_OPT_COUNT] = {
     [GA_OPT_GC_BLACKLIST] = {"GOALLOC_GC_BLACKLIST", KIND_BOOL, 1, 0, 1, NULL,
                              "collector: keep large and scanned objects off free pages that "
                              "scanned words pointed at in the last two cycles (Boehm's blacklisting)"},
+    [GA_OPT_GC_CREDIT] = {"GOALLOC_GC_CREDIT", KIND_BOOL, 0, 0, 1, NULL,
+                          "collector: Go's pacing in full: assists first steal the work the "
+                          "background banked, and allocating threads mark in slices while "
+                          "background marking is below 25% of the CPUs (lower peak heap, longer "
+                          "pauses: docs/GC.md); 0 = assists scan at least a byte per byte allocated"},
     [GA_OPT_LEAK_SIGNAL] = {"GOALLOC_LEAK_SIGNAL", KIND_INT, 0, 0, 64, NULL,
                             "leak mode: a signal number that prints a leak report while the "
                             "program runs (e.g. 12 = SIGUSR2; replaces the program's handler); 0 = none"},

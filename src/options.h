@@ -25,6 +25,7 @@ typedef enum {
   GA_OPT_LEAK_SIGNAL,      /* leak mode: a signal that prints a report */
   GA_OPT_GC_PERIOD,        /* collect when no cycle ran for this long (ms) */
   GA_OPT_GC_BLACKLIST,     /* keep objects off pages false pointers hit */
+  GA_OPT_GC_CREDIT,        /* Go's assist credit and fractional marking */
   GA_OPT_COUNT
 } ga_option_t;
 

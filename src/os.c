@@ -421,6 +421,12 @@ uint64_t ga_os_nanotime(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t ga_os_thread_cpu_ns(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void ga_os_futex_wait(int *addr, int val) {
   int saved = errno;
   futex(addr, FUTEX_WAIT_PRIVATE, val);

@@ -98,6 +98,8 @@ uint64_t ga_os_rss(void);
 uint64_t ga_os_peak_rss(void);
 
 uint64_t ga_os_nanotime(void);
+/* CPU time the calling thread has used (a system call: not for fast paths). */
+uint64_t ga_os_thread_cpu_ns(void);
 void ga_os_sleep_ms(unsigned ms);
 /* Waits while *addr == val (or a spurious wake-up); wakes one waiter. */
 void ga_os_futex_wait(int *addr, int val);

@@ -111,7 +111,7 @@ static uint64_t kick_cycle;
 static void periodic_start(void);
 static bool constructed;   /* libc is up: threads may register */
 static bool trace;
-static ga_gc_pacer_t pacer;
+ga_gc_pacer_t ga_gc_pacer;
 static uint64_t start_ns;
 
 /* Statistics (gc_lock). */
@@ -231,6 +231,14 @@ typedef struct {
   uint64_t last_round_marked; /* the bytes marked meanwhile */
   unsigned nthreads;
   bool ok;
+  /* Pacing (concurrent cycles): the marked heap, trigger and goal the
+   * cycle started against, the heap at its start, the cycle thread's CPU
+   * time at its start and for the mark, the cons/mark it measured. */
+  bool paced;
+  uint64_t p_marked, p_trigger, p_goal, p_triggered;
+  uint64_t cpu0, mark_cpu_ns, fraction_cpu_ns;
+  double p_cons_mark;
+  double mark_util; /* background CPU share during the mark */
 } cycle_t;
 
 /* ---- anonymous memory as roots (collect and leak modes) ----
@@ -406,6 +414,80 @@ static void cycle_locked(void *arg) {
  * New objects are white: the pause traces those still reachable (most
  * were found by the last round), the rest are garbage already. */
 
+/* ---- pacing (gc/pacer, Go's mgcpacer.go) ----
+ * The pacer's heap_live: at a cycle's start, the in-use heap
+ * (ga_heap_inuse_bytes, the unit of the trigger and goal); during the mark
+ * it grows by what threads allocate (ga_gc_conc_after_alloc, in 64 KiB
+ * batches per thread; frees do not count, as in Go: the in-use heap would
+ * hide allocation that reuses the spans the last sweep emptied). Its scan
+ * work: the bytes the markers scanned (ga_gc_mark_stats). The cycle's own
+ * drain reports its progress every GA_GC_PROGRESS_BYTES (mark_progress):
+ * that work is banked as credit that assists steal before scanning
+ * themselves, and the assist ratio is revised. The cycle's end measures
+ * cons/mark from the cycle thread's and the assists' CPU time. */
+static int ncpu = 1;
+static int64_t cycle_credit;  /* work the cycle's own drain banked (gc_lock) */
+static uint64_t next_goal;    /* the goal set_trigger computed last */
+static uint64_t gc_cpu_ns;    /* CPU time of cycles' threads, since start (gc_lock) */
+static uint64_t mark_cpu0;    /* the cycle thread's CPU time at mark start */
+static uint64_t fraction_total_ns; /* slices' CPU time, ended cycles (gc_lock) */
+
+static void publish_worker_cpu(void) {
+  __atomic_store_n(&ga_gc_worker_cpu_ns, ga_os_thread_cpu_ns() - mark_cpu0, __ATOMIC_RELAXED);
+}
+
+static void pacer_sync_live(uint64_t inuse) {
+  int64_t d = (int64_t)(inuse - __atomic_load_n(&ga_gc_pacer.heap_live, __ATOMIC_RELAXED));
+  if (d) ga_gc_pacer_note_alloc(&ga_gc_pacer, d, d);
+}
+
+static void pacer_sync_work(void) {
+  int64_t d = (int64_t)__atomic_load_n(&ga_gc_mark_stats.scanned_bytes, __ATOMIC_RELAXED) -
+              __atomic_load_n(&ga_gc_pacer.heap_scan_work, __ATOMIC_RELAXED);
+  if (d) ga_gc_pacer_note_scan_work(&ga_gc_pacer, d, 0, 0);
+}
+
+/* ga_gc_mark_progress: the cycle's own drain scanned work bytes. */
+static void mark_progress(int64_t work) {
+  if (__atomic_load_n(&ga_gc_phase, __ATOMIC_RELAXED) != GA_GC_MARK) return;
+  ga_gc_pacer_flush_bg_credit(&ga_gc_pacer, work);
+  cycle_credit += work;
+  pacer_sync_work();
+  ga_gc_pacer_revise(&ga_gc_pacer);
+  publish_worker_cpu();
+}
+
+/* Mark start: the heap now is where the cycle started (Go's triggered);
+ * the first assist ratio. */
+static void pacer_start(cycle_t *cy, uint64_t now) {
+  cy->paced = true;
+  cy->p_marked = ga_gc_pacer.heap_marked;
+  cy->p_trigger = ga_gc_pacer_trigger(&ga_gc_pacer, &cy->p_goal);
+  pacer_sync_live(__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED));
+  cycle_credit = 0;
+  mark_cpu0 = ga_os_thread_cpu_ns();
+  __atomic_store_n(&ga_gc_worker_cpu_ns, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&ga_gc_fraction_cpu_ns, 0, __ATOMIC_RELAXED);
+  ga_gc_pacer_start_cycle(&ga_gc_pacer, now, ncpu);
+  cy->p_triggered = ga_gc_pacer.triggered;
+}
+
+/* Mark termination: all the work (the pause's included) against what was
+ * allocated meanwhile, with the CPU the cycle's thread and the assists
+ * really had (our worker is a thread the kernel schedules among the
+ * program's, not Go's 25% of the Ps). */
+static void pacer_end(cycle_t *cy) {
+  pacer_sync_work();
+  cy->mark_cpu_ns = ga_os_thread_cpu_ns() - mark_cpu0;
+  cy->fraction_cpu_ns = __atomic_load_n(&ga_gc_fraction_cpu_ns, __ATOMIC_RELAXED);
+  fraction_total_ns += cy->fraction_cpu_ns;
+  ga_gc_pacer.worker_time_ns = (int64_t)(cy->mark_cpu_ns + cy->fraction_cpu_ns);
+  ga_gc_pacer_end_cycle(&ga_gc_pacer, ga_os_nanotime(), ncpu);
+  cy->p_cons_mark = ga_gc_pacer.last_cons_mark[3];
+  uint64_t wall = ga_os_nanotime() - ga_gc_pacer.mark_start_ns;
+  cy->mark_util = wall ? (double)ga_gc_pacer.worker_time_ns / ((double)wall * ncpu) : 0;
+}
+
 /* 16, not 8: at 3 GB of heap GCBench's cycles often ran out of rounds
  * with thousands of pages still written per round, and the pause traced
  * what was built meanwhile (longest pause per run, median of 5-8
@@ -453,10 +535,13 @@ static void pause_final(void *arg) {
 static void cycle_concurrent(cycle_t *cy) {
   cy->sweep.leak = false;
   uint64_t t0 = ga_os_nanotime();
+  pacer_start(cy, t0);
   if (!ga_gc_mark_begin(true) || !ga_gc_sweep_begin(&cy->sweep) || !ga_gc_conc_begin()) {
     /* The kernel refused tracking (or memory ran out): one pause instead. */
     ga_gc_conc_end();
     cy->concurrent = false;
+    cy->paced = false;
+    ga_gc_pacer.triggered = UINT64_MAX;
     ga_gc_roots_with_loader_locked(cycle_locked, cy);
     return;
   }
@@ -496,6 +581,7 @@ static void cycle_concurrent(cycle_t *cy) {
   cy->conc_ns = ga_os_nanotime() - t1;
   ga_gc_roots_with_loader_locked(pause_final, cy);
   ga_gc_conc_end();
+  pacer_end(cy);
   cy->ok = true;
 }
 
@@ -505,18 +591,13 @@ static bool concurrent;          /* cycles are concurrent (decided at enable) */
 #define HARD_EXTRA_MIN ((uint64_t)32 << 20)
 
 static void set_trigger(void) {
-  uint64_t goal = ga_gc_pacer_heap_goal(&pacer);
+  uint64_t goal = ga_gc_pacer_heap_goal(&ga_gc_pacer);
   uint64_t trigger = goal;
-  if (concurrent) {
-    /* Start early enough that marking ends near the goal: Go's lowest
-     * trigger, 45/64 of the way from the marked heap to the goal (the
-     * pacer's runway estimate needs measured mark rates: docs/GC.md). */
-    uint64_t marked = pacer.heap_marked;
-    if (marked < goal) trigger = marked + (goal - marked) / 64 * 45;
-    __atomic_store_n(&ga_gc_assist_above, goal, __ATOMIC_RELAXED);
-    __atomic_store_n(&ga_gc_assist_expected_scan, stats.last_marked ? stats.last_marked : marked,
-                     __ATOMIC_RELAXED);
-  }
+  /* Concurrent: start early enough that marking ends near the goal, by the
+   * runway the measured cons/mark predicts (between 45/64 and 61/64 of the
+   * way from the marked heap to the goal). Stop-the-world: at the goal. */
+  if (concurrent) trigger = ga_gc_pacer_trigger(&ga_gc_pacer, &goal);
+  __atomic_store_n(&next_goal, goal, __ATOMIC_RELAXED);
   __atomic_store_n(&ga_gc_trigger, trigger, __ATOMIC_RELAXED);
   uint64_t extra = goal > HARD_EXTRA_MIN ? goal : HARD_EXTRA_MIN;
   __atomic_store_n(&ga_gc_hard_limit, goal > UINT64_MAX - extra ? UINT64_MAX : goal + extra,
@@ -527,12 +608,16 @@ static void set_trigger(void) {
  * GODEBUG=gctrace=1. "heap A -> B" is the in-use heap at the pause and
  * what remains once the garbage found is freed (owners free theirs at
  * their next refill). */
+static goalloc_gc_stats_t trace_prev; /* the statistics at the last line */
+
 static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
   uint64_t now = ga_os_nanotime() - start_ns;
   uint64_t garbage = cy->leak ? 0 : ga_gc_sweep_stats.garbage_bytes;
   uint64_t after = cy->inuse_before > garbage ? cy->inuse_before - garbage : 0;
 #define MS(ns) (unsigned long)((ns) / 1000000), (unsigned long)((ns) / 1000 % 1000)
-  char conc[448] = "";
+#define FRAC64(x, span) (unsigned long)((x) * 64 / (span)), (unsigned long)((x) * 6400 / (span) % 100)
+#define FIX4(d) (unsigned long)(d), (unsigned long)((d) * 10000) % 10000
+  char conc[448] = "", pace[512] = "";
   if (cy->concurrent)
     ga_snprintf(conc, sizeof conc,
                 "concurrent mark %lu.%03lu ms (tracking %lu.%03lu, first %lu.%03lu, %d rounds, %lu pages rescanned (last round %lu in %lu.%03lu ms, %lu KB marked), assists %lu MB, %lu held back), pause: gate %lu.%03lu (slow paths %lu.%03lu), "
@@ -540,22 +625,54 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
                 MS(cy->conc_ns), MS(cy->begin_ns), MS(cy->first_ns), cy->rounds,
                 (unsigned long)cy->preclean_pages, (unsigned long)cy->last_round_pages, MS(cy->last_round_ns),
                 (unsigned long)(cy->last_round_marked >> 10),
-                (unsigned long)(__atomic_exchange_n(&ga_gc_assist_bytes, 0, __ATOMIC_RELAXED) >> 20),
+                (unsigned long)((stats.assist_bytes - trace_prev.assist_bytes) >> 20),
                 (unsigned long)__atomic_exchange_n(&held_back, 0, __ATOMIC_RELAXED),
                 MS(cy->gate_ns), MS(cy->slow_ns), MS(cy->roots_ns),
                 MS(cy->rescan_ns), MS(cy->drain_ns), MS(cy->sweep_ns), MS(cy->markend_ns), MS(cy->restart_ns), MS(cy->bgsweep_ns));
+  if (cy->paced) {
+    /* Where the cycle started and the next will, as Go's trigger ratio
+     * (n/64 of the way from the marked heap to the goal). */
+    uint64_t span = cy->p_goal > cy->p_marked ? cy->p_goal - cy->p_marked : 1;
+    uint64_t at = cy->p_triggered > cy->p_marked ? cy->p_triggered - cy->p_marked : 0;
+    uint64_t ngoal, ntrig = ga_gc_pacer_trigger(&ga_gc_pacer, &ngoal);
+    uint64_t nmarked = ga_gc_pacer.heap_marked;
+    uint64_t nspan = ngoal > nmarked ? ngoal - nmarked : 1;
+    uint64_t nat = ntrig > nmarked ? ntrig - nmarked : 0;
+    ga_snprintf(pace, sizeof pace,
+                "pacer: started at %lu MB (%lu.%02lu/64, goal %lu MB), background cpu %lu.%03lu ms + %lu slices %lu.%03lu ms (%lu%% of %d cpus), cons/mark %lu.%04lu "
+                "(smoothed %lu.%04lu), assists %lu (cpu %lu.%03lu ms, %lu paid with credit: %lu of %lu KB), "
+                "next: marked %lu KB, trigger %lu KB (%lu.%02lu/64), goal %lu KB; ",
+                (unsigned long)(cy->p_triggered >> 20), FRAC64(at, span), (unsigned long)(cy->p_goal >> 20),
+                MS(cy->mark_cpu_ns), (unsigned long)(stats.fractions - trace_prev.fractions),
+                MS(cy->fraction_cpu_ns), (unsigned long)(cy->mark_util * 100), ncpu, FIX4(cy->p_cons_mark), FIX4(ga_gc_pacer.cons_mark),
+                (unsigned long)(stats.assists - trace_prev.assists),
+                MS(stats.assist_cpu_ns - trace_prev.assist_cpu_ns),
+                (unsigned long)(stats.assist_steals - trace_prev.assist_steals),
+                (unsigned long)((stats.stolen_bytes - trace_prev.stolen_bytes) >> 10),
+                (unsigned long)((stats.worker_credit_bytes - trace_prev.worker_credit_bytes) >> 10),
+                (unsigned long)(nmarked >> 10), (unsigned long)(ntrig >> 10), FRAC64(nat, nspan),
+                (unsigned long)(ngoal >> 10));
+  }
+  /* Go's "N%": the collector's share of the CPU time available since the
+   * program started (its threads' and the assists'). */
+  uint64_t avail = now * (uint64_t)ncpu;
+  uint64_t share = avail ? stats.gc_cpu_ns * 1000 / avail : 0;
+  trace_prev = stats;
   ga_printf(2,
-            "gc %lu @%lu.%03lus: %spause %lu.%03lu ms (stop %lu.%03lu), cycle %lu.%03lu ms, "
+            "gc %lu @%lu.%03lus %lu.%lu%% cpu: %s%spause %lu.%03lu ms (stop %lu.%03lu), cycle %lu.%03lu ms, "
             "%u threads, heap %lu -> %lu MB (goal %lu MB), marked %lu MB, %s %lu objects (%lu KB), skipped %lu spans, %lu pages blacklisted\n",
             (unsigned long)stats.cycles, (unsigned long)(now / 1000000000),
-            (unsigned long)(now / 1000000 % 1000), conc, MS(cy->pause_ns), MS(cy->stop_ns), MS(wall_ns),
+            (unsigned long)(now / 1000000 % 1000), (unsigned long)(share / 10), (unsigned long)(share % 10),
+            conc, pace, MS(cy->pause_ns), MS(cy->stop_ns), MS(wall_ns),
             cy->nthreads + 1, (unsigned long)(cy->inuse_before >> 20), (unsigned long)(after >> 20),
-            (unsigned long)(ga_gc_pacer_heap_goal(&pacer) >> 20),
+            (unsigned long)(ga_gc_pacer_heap_goal(&ga_gc_pacer) >> 20),
             (unsigned long)(ga_gc_mark_stats.marked_bytes >> 20), cy->leak ? "unreachable" : "freed",
             (unsigned long)ga_gc_sweep_stats.garbage_objects,
             (unsigned long)(ga_gc_sweep_stats.garbage_bytes >> 10),
             (unsigned long)ga_gc_sweep_stats.skipped_spans,
             (unsigned long)__atomic_load_n(&ga_gc_blacklist_noted, __ATOMIC_RELAXED));
+#undef FIX4
+#undef FRAC64
 #undef MS
 }
 
@@ -594,7 +711,7 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
   }
   gc_lock_owner = self;
   uint64_t t0 = ga_os_nanotime();
-  cycle_t cy = {.leak = leak, .concurrent = concurrent && !leak};
+  cycle_t cy = {.leak = leak, .concurrent = concurrent && !leak, .cpu0 = ga_os_thread_cpu_ns()};
   if (leak) ga_gc_leak_reset();
   if (cy.concurrent) cycle_concurrent(&cy);
   else ga_gc_roots_with_loader_locked(cycle_locked, &cy);
@@ -628,16 +745,34 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
     uint64_t dead = ga_gc_sweep_stats.garbage_bytes + ga_gc_sweep_stats.young_bytes;
     uint64_t live = cy.inuse_before > dead ? cy.inuse_before - dead : 0;
     if (leak) live = cy.inuse_before;
-    ga_gc_pacer_note_scan_work(&pacer, (int64_t)ga_gc_mark_stats.scanned_bytes, 0, 0);
-    ga_gc_pacer_reset_live(&pacer, live);
-    pacer.heap_alloc = live;
-    pacer.mapped_ready = cy.inuse_before;
-    ga_gc_pacer_commit(&pacer);
+    pacer_sync_work();
+    if (cy.paced) {
+      stats.cons_mark = ga_gc_pacer.cons_mark;
+      stats.last_mark_utilization = cy.mark_util;
+      stats.worker_credit_bytes += (uint64_t)cycle_credit;
+      /* Banked minus what is left: what assists stole (steals may race
+       * the balance below zero; it is exact here, marking being over). */
+      int64_t left = __atomic_load_n(&ga_gc_pacer.bg_scan_credit, __ATOMIC_RELAXED);
+      if (cycle_credit > left) stats.stolen_bytes += (uint64_t)(cycle_credit - left);
+    }
+    gc_cpu_ns += ga_os_thread_cpu_ns() - cy.cpu0;
+    stats.assists = __atomic_load_n(&ga_gc_assists, __ATOMIC_RELAXED);
+    stats.assist_bytes = __atomic_load_n(&ga_gc_assist_bytes, __ATOMIC_RELAXED);
+    stats.assist_steals = __atomic_load_n(&ga_gc_assist_steals, __ATOMIC_RELAXED);
+    stats.assist_cpu_ns = __atomic_load_n(&ga_gc_assist_cpu_ns, __ATOMIC_RELAXED);
+    stats.fractions = __atomic_load_n(&ga_gc_fractions, __ATOMIC_RELAXED);
+    stats.fraction_bytes = __atomic_load_n(&ga_gc_fraction_bytes, __ATOMIC_RELAXED);
+    stats.fraction_cpu_ns = fraction_total_ns;
+    stats.gc_cpu_ns = gc_cpu_ns + stats.assist_cpu_ns + stats.fraction_cpu_ns;
+    ga_gc_pacer_reset_live(&ga_gc_pacer, live);
+    ga_gc_pacer.heap_alloc = live;
+    ga_gc_pacer.mapped_ready = cy.inuse_before;
+    ga_gc_pacer_commit(&ga_gc_pacer);
     __atomic_store_n(&kick_pending, 0, __ATOMIC_RELAXED); /* before the new trigger */
     set_trigger();
     ga_mutex_unlock(&stats_lock);
     if (trace) trace_line(&cy, wall);
-    pacer.heap_scan_work = 0;
+    ga_gc_pacer.heap_scan_work = 0;
   }
   /* Finalizers run before gc_lock is released, so no other cycle can free
    * their objects (kept alive by this cycle only) or refill the queue
@@ -713,7 +848,7 @@ void ga_gc_collect_auto(void) {
      * allocating (and assisting). The next stop is the goal. */
     __atomic_store_n(&kick_cycle, __atomic_load_n(&stats.cycles, __ATOMIC_RELAXED),
                      __ATOMIC_RELAXED);
-    uint64_t goal = __atomic_load_n(&ga_gc_assist_above, __ATOMIC_RELAXED);
+    uint64_t goal = __atomic_load_n(&next_goal, __ATOMIC_RELAXED);
     uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
     __atomic_store_n(&ga_gc_trigger, goal > inuse ? goal : UINT64_MAX, __ATOMIC_RELAXED);
     if (ga_gc_worker_kick()) return;
@@ -786,7 +921,7 @@ static void periodic_start(void) {
 }
 
 static void arm_auto(void) {
-  ga_gc_auto = constructed && ga_gc_mode && ga_gc_mode != GOALLOC_GC_LEAK && pacer.gc_percent >= 0;
+  ga_gc_auto = constructed && ga_gc_mode && ga_gc_mode != GOALLOC_GC_LEAK && ga_gc_pacer.gc_percent >= 0;
   if (ga_gc_auto) periodic_start();
 }
 
@@ -799,7 +934,12 @@ static void enable(int mode) {
     trace = ga_option(GA_OPT_GCTRACE) != 0;
     long gogc = ga_option(GA_OPT_GOGC);
     long limit = ga_option(GA_OPT_MEMLIMIT);
-    ga_gc_pacer_init(&pacer, gogc, limit > 0 ? (uint64_t)limit : GA_GC_PACER_NO_LIMIT);
+    ga_gc_pacer_init(&ga_gc_pacer, gogc, limit > 0 ? (uint64_t)limit : GA_GC_PACER_NO_LIMIT);
+    cpu_set_t cpus;
+    if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 0) ncpu = CPU_COUNT(&cpus);
+    ga_gc_mark_progress = mark_progress;
+    ga_gc_credit = ga_option(GA_OPT_GC_CREDIT) != 0;
+    ga_gc_mark_balance = ga_gc_credit;
     set_trigger();
     ga_gc_hooked = mode == GOALLOC_GC_COLLECT || mode == GOALLOC_GC_LEAK;
     concurrent = mode != GOALLOC_GC_LEAK && ga_gc_conc_available();
@@ -991,8 +1131,8 @@ int goalloc_gc_set_percent(int percent) {
   goalloc_gc_init();
   ga_mutex_lock(&gc_lock);
   ga_mutex_lock(&stats_lock);
-  int old = (int)pacer.gc_percent;
-  ga_gc_pacer_set_gc_percent(&pacer, percent);
+  int old = (int)ga_gc_pacer.gc_percent;
+  ga_gc_pacer_set_gc_percent(&ga_gc_pacer, percent);
   set_trigger();
   ga_mutex_unlock(&stats_lock);
   arm_auto();
@@ -1027,9 +1167,11 @@ static uint64_t p99(void) {
 }
 
 int goalloc_gc_get_stats(goalloc_gc_stats_t *st) {
-  /* Callers built before blacklisted_pages pass the older, shorter size. */
+  /* Callers built before blacklisted_pages or before the pacing fields
+   * pass an older, shorter size. */
   size_t sz = st ? st->struct_size : 0;
-  if (sz != sizeof(goalloc_gc_stats_t) && sz != offsetof(goalloc_gc_stats_t, blacklisted_pages)) {
+  if (sz != sizeof(goalloc_gc_stats_t) && sz != offsetof(goalloc_gc_stats_t, blacklisted_pages) &&
+      sz != offsetof(goalloc_gc_stats_t, heap_trigger)) {
     errno = EINVAL;
     return -1;
   }
@@ -1039,7 +1181,9 @@ int goalloc_gc_get_stats(goalloc_gc_stats_t *st) {
   s.struct_size = sz;
   s.mode = ga_gc_mode;
   s.heap_live = ga_heap_inuse_bytes;
-  s.heap_goal = ga_gc_mode ? ga_gc_pacer_heap_goal(&pacer) : 0;
+  s.heap_goal = ga_gc_mode ? ga_gc_pacer_heap_goal(&ga_gc_pacer) : 0;
+  s.heap_trigger = !ga_gc_mode ? 0 : concurrent ? ga_gc_pacer_trigger(&ga_gc_pacer, NULL) : s.heap_goal;
+  s.heap_marked = ga_gc_mode ? ga_gc_pacer.heap_marked : 0;
   s.pause_p99_ns = p99();
   ga_mutex_unlock(&stats_lock);
   memcpy(st, &s, sz);

@@ -32,7 +32,19 @@
  * (collect_scanned_chunks, arena.h's gc_chunk_cycle / gc_chunk_manual);
  * their written state stays for a later walk.
  *
- * Mutators mark in assists, bracketed by their record's gc_inop
+ * Background marking aims at Go's 25% of the CPU (gcBackgroundUtilization):
+ * the cycle's thread marks flat out, but it is one thread the kernel
+ * schedules among the program's (a fifth of a CPU with 8 busy threads on
+ * 2 CPUs), so allocating threads make up the shortfall in fractional
+ * slices (Go's fractional workers, run here on the mutator's thread): every
+ * ALLOC_FLUSH bytes a thread allocates during the mark it compares the
+ * background CPU time (the cycle thread's, published by collector.c, plus
+ * the slices') with 25% of the CPUs since the mark began, and when behind
+ * scans FRACTION_WORK bytes, banked as background credit. Assists (Go's
+ * gcAssistAlloc) come on top when the program allocates faster than the
+ * pacer planned: they steal that credit first.
+ *
+ * Mutators mark in assists and slices, bracketed by their record's gc_inop
  * (Dekker-style with ga_gc_phase). The final pause must not start while one
  * is in progress (a mark set after the sweep cleared the bits would survive
  * into the next cycle, gc/mark.c):
@@ -58,9 +70,14 @@
 #include "pagealloc.h"
 
 int ga_gc_phase;
-uint64_t ga_gc_assist_above = UINT64_MAX;
-uint64_t ga_gc_assist_expected_scan;
 uint64_t ga_gc_assist_bytes;
+uint64_t ga_gc_assists;
+uint64_t ga_gc_assist_steals;
+uint64_t ga_gc_assist_cpu_ns;
+uint64_t ga_gc_worker_cpu_ns;
+uint64_t ga_gc_fraction_cpu_ns;
+uint64_t ga_gc_fraction_bytes;
+uint64_t ga_gc_fractions;
 
 /* ---- tracked ranges ---- */
 
@@ -193,41 +210,126 @@ void ga_gc_conc_stop_mutator_marking(void) {
   ga_gc_stw_for_each_thread(wait_inop, NULL);
 }
 
-#define ASSIST_MIN ((int64_t)64 * 1024)
-#define ASSIST_MAX 16
+/* Allocation during the mark reaches the pacer's heap_live in batches,
+ * and the fractional check runs once a batch. */
+#define ALLOC_FLUSH (64u << 10)
+/* A fractional slice's work: about 0.1 ms of scanning. */
+#define FRACTION_WORK ((int64_t)256 << 10)
+
+/* GOALLOC_GC_CREDIT (read at the collector's start). */
+bool ga_gc_credit;
+
+/* Is background marking behind its share of the CPU? (Go's
+ * fractionalUtilizationGoal, summed over the CPUs: the pacer's split.) */
+static bool fraction_behind(void) {
+  int64_t elapsed = (int64_t)(ga_os_nanotime() - ga_gc_pacer.mark_start_ns);
+  if (elapsed <= 0) return false;
+  double goal = (double)ga_gc_pacer.dedicated_workers +
+                ga_gc_pacer.fractional_goal * (double)ga_gc_pacer.ncpu;
+  uint64_t have = __atomic_load_n(&ga_gc_worker_cpu_ns, __ATOMIC_RELAXED) +
+                  __atomic_load_n(&ga_gc_fraction_cpu_ns, __ATOMIC_RELAXED);
+  return (double)have < goal * (double)elapsed;
+}
+
+static int64_t mark_some(int64_t work, uint64_t *cpu) {
+  uint64_t t0 = ga_os_thread_cpu_ns();
+  ga_gc_work_t w;
+  w.n = 0;
+  w.marked_bytes = w.marked_objects = w.scanned_bytes = 0;
+  int64_t done = ga_gc_mark_drain_some(&w, work);
+  *cpu = ga_os_thread_cpu_ns() - t0;
+  return done;
+}
+
+/* Without credit: the debt times the pacer's assist ratio, at least one
+ * byte scanned per byte allocated and at most ASSIST_MAX; the debt is
+ * then forgiven, paid or not (no gray work left to take). */
+#define ASSIST_MIN ((int64_t)64 << 10)
+#define ASSIST_MAX 16.0
+
+static int64_t assist_floor(int64_t *balance) {
+  double ratio;
+  __atomic_load(&ga_gc_pacer.assist_work_per_byte, &ratio, __ATOMIC_RELAXED);
+  if (!(ratio >= 1)) ratio = 1;
+  if (ratio > ASSIST_MAX) ratio = ASSIST_MAX;
+  int64_t work = (int64_t)(ratio * (double)-*balance);
+  *balance = 0;
+  return work;
+}
 
 void ga_gc_conc_after_alloc(size_t size) {
   ga_gc_thread_t *self = ga_gc_stw_self();
   if (!self) return;
-  /* The debt is the thread's own: counted without the handshake, which
-   * (a full barrier) is paid once per ASSIST_MIN bytes. */
-  self->gc_debt += (int64_t)size;
-  if (self->gc_debt < ASSIST_MIN) return;
+  /* The balance is the thread's own and belongs to one cycle (Go resets
+   * every gcAssistBytes at mark start; here the thread notices). */
+  uint32_t cycle = __atomic_load_n(&ga_gc_cycle, __ATOMIC_RELAXED);
+  if (GA_UNLIKELY(self->gc_epoch != cycle)) {
+    self->gc_epoch = cycle;
+    self->gc_balance = 0;
+    self->gc_unflushed = 0;
+  }
+  /* Go's heapLive: gross, frees count only at the next cycle. Every byte
+   * counts as scannable (the worst case the pacer's heap_scan stands for). */
+  self->gc_unflushed += size < ((size_t)1 << 30) ? (uint32_t)size : (uint32_t)1 << 30;
+  bool slice = false;
+  if (self->gc_unflushed >= ALLOC_FLUSH) {
+    ga_gc_pacer_note_alloc(&ga_gc_pacer, self->gc_unflushed, self->gc_unflushed);
+    self->gc_unflushed = 0;
+    slice = ga_gc_credit && fraction_behind();
+  }
+  /* Counted without the handshake (a full barrier), which is paid only
+   * for a slice or when the debt is due: with credit, when the balance
+   * turns negative (an assist or a steal then leaves it positive by at
+   * least 64 KiB of work's worth of bytes); without, at ASSIST_MIN. */
+  self->gc_balance -= (int64_t)size;
+  if (self->gc_balance > (ga_gc_credit ? -1 : -ASSIST_MIN) && !slice) return;
   /* Nested (a signal handler that allocates during an assist): the outer
    * call's gc_inop must not be cleared under it. */
   if (__atomic_load_n(&self->gc_inop, __ATOMIC_RELAXED)) return;
   __atomic_exchange_n(&self->gc_inop, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&ga_gc_phase, __ATOMIC_SEQ_CST) == GA_GC_MARK) {
-    /* The program pays for its allocation with mark work, so that the
-     * heap reaches the goal when marking ends (Go's assist ratio: the scan
-     * work left over the heap left before the goal; the work is estimated
-     * from the last cycle's marked bytes), at least one byte scanned per
-     * byte allocated, at most ASSIST_MAX. */
-    uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
-    uint64_t goal = __atomic_load_n(&ga_gc_assist_above, __ATOMIC_RELAXED);
-    uint64_t expect = __atomic_load_n(&ga_gc_assist_expected_scan, __ATOMIC_RELAXED);
-    uint64_t done = __atomic_load_n(&ga_gc_mark_stats.scanned_bytes, __ATOMIC_RELAXED);
-    uint64_t left = expect > done ? expect - done : 0;
-    uint64_t runway = goal > inuse ? goal - inuse : 0;
-    int64_t ratio = runway < ((uint64_t)1 << 20) ? ASSIST_MAX : (int64_t)(left / runway) + 1;
-    if (ratio > ASSIST_MAX) ratio = ASSIST_MAX;
-    ga_gc_work_t w;
-    w.n = 0;
-    w.marked_bytes = w.marked_objects = w.scanned_bytes = 0;
-    int64_t done_now = ga_gc_mark_drain_some(&w, ratio * self->gc_debt);
-    __atomic_fetch_add(&ga_gc_assist_bytes, (uint64_t)done_now, __ATOMIC_RELAXED);
+    uint64_t cpu;
+    if (slice) {
+      /* A fractional slice: background work, banked for assists. */
+      int64_t done = mark_some(FRACTION_WORK, &cpu);
+      __atomic_fetch_add(&ga_gc_fraction_cpu_ns, cpu, __ATOMIC_RELAXED);
+      if (done > 0) {
+        ga_gc_pacer_flush_bg_credit(&ga_gc_pacer, done);
+        __atomic_fetch_add(&ga_gc_fraction_bytes, (uint64_t)done, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&ga_gc_fractions, 1, __ATOMIC_RELAXED);
+      }
+    }
+    int64_t work = 0;
+    if (!ga_gc_credit) {
+      if (self->gc_balance <= -ASSIST_MIN) work = assist_floor(&self->gc_balance);
+    } else {
+      /* Go's gcAssistAlloc: the work owed is the debt times the pacer's
+       * assist ratio (scan work left / heap left before the goal), at
+       * least 64 KiB; the background's banked credit pays first. */
+      int64_t before = self->gc_balance;
+      work = ga_gc_pacer_assist_plan(&ga_gc_pacer, &self->gc_balance);
+      if (self->gc_balance != before) __atomic_fetch_add(&ga_gc_assist_steals, 1, __ATOMIC_RELAXED);
+    }
+    if (work > 0) {
+      /* CPU time, as Go's assistTime is time on a P: wall time would count
+       * the waits for a CPU (8 busy threads on 2 CPUs). */
+      int64_t done = mark_some(work, &cpu);
+      if (done > 0) {
+        __atomic_fetch_add(&ga_gc_pacer.assist_time_ns, (int64_t)cpu, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&ga_gc_assist_cpu_ns, cpu, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&ga_gc_assist_bytes, (uint64_t)done, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&ga_gc_assists, 1, __ATOMIC_RELAXED);
+      }
+      /* Short of gray work (the worker holds it in its own buffer, or is
+       * between rounds): Go parks the assist until credit or work appears;
+       * here what was not done is forgiven as if done, so the thread comes
+       * back after as many bytes as a full assist pays for, not at its
+       * next allocation. */
+      if (ga_gc_credit) ga_gc_pacer_assist_done(&ga_gc_pacer, &self->gc_balance, done < work ? work : done);
+    }
+  } else {
+    self->gc_balance = 0; /* marking is over */
   }
-  self->gc_debt = 0;
   __atomic_store_n(&self->gc_inop, 0, __ATOMIC_RELEASE);
 }
 

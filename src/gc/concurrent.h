@@ -9,16 +9,34 @@
 #include <stdint.h>
 
 #include "gc/mark.h"
+#include "gc/pacer.h"
 
 /* ga_gc_phase: what a cycle is doing. */
 enum { GA_GC_IDLE = 0, GA_GC_MARK = 1, GA_GC_MARK_TERM = 2 };
 extern int ga_gc_phase;
-/* Assists: the cycle's heap goal, and the scan work expected (the last
- * cycle's marked bytes), for the assist ratio. */
-extern uint64_t ga_gc_assist_above;
-extern uint64_t ga_gc_assist_expected_scan;
-/* Bytes scanned by assists (statistics). */
+/* The pacer (gc/pacer.h; collector.c owns it): assists read its ratio and
+ * bank or steal its credit, allocation during the mark grows its heap_live. */
+extern ga_gc_pacer_t ga_gc_pacer;
+/* Assist statistics since the process started: bytes scanned by assists,
+ * assists that scanned, assists paid in whole or part with the background
+ * worker's credit, and the CPU time assists took. */
 extern uint64_t ga_gc_assist_bytes;
+extern uint64_t ga_gc_assists;
+extern uint64_t ga_gc_assist_steals;
+extern uint64_t ga_gc_assist_cpu_ns;
+/* This cycle's background marking, in CPU time: the cycle's thread (as
+ * collector.c last published it) and the fractional slices allocating
+ * threads ran; both reset at mark start. Slices' work and count since the
+ * process started. */
+extern uint64_t ga_gc_worker_cpu_ns;
+extern uint64_t ga_gc_fraction_cpu_ns;
+extern uint64_t ga_gc_fraction_bytes;
+extern uint64_t ga_gc_fractions;
+/* GOALLOC_GC_CREDIT: assists steal the background's banked credit, and
+ * allocating threads run fractional slices when background marking is
+ * below 25% of the CPUs (Go's pacing); off: assists scan at least a byte
+ * per byte allocated, no slices. */
+extern bool ga_gc_credit;
 
 /* Can cycles be concurrent here (precise dirty tracking and the option)? */
 bool ga_gc_conc_available(void);
@@ -39,7 +57,8 @@ void ga_gc_conc_end(void);
 void ga_gc_conc_stop_mutator_marking(void);
 
 /* From ga_gc_alloc while ga_gc_phase is not idle: charges the thread for
- * the allocation and makes it assist when it owes enough. */
+ * the allocation, makes it assist when it owes enough, and run a
+ * fractional slice when background marking is behind its CPU share. */
 void ga_gc_conc_after_alloc(size_t size);
 
 /* The background worker (Go's gcBgMarkWorker, here one thread that runs

@@ -208,9 +208,18 @@ void ga_gc_mark_pointer(uintptr_t v) {
   if (v - RD(ga_arena_lo) < RD(ga_arena_hi) - RD(ga_arena_lo)) mark_value(pause_work, v);
 }
 
+void (*ga_gc_mark_progress)(int64_t work);
+int ga_gc_mark_hungry;
+bool ga_gc_mark_balance;
+
 int64_t ga_gc_mark_drain_some(ga_gc_work_t *w, int64_t budget) {
   if (!w) w = pause_work;
+  /* The cycle's own drain while the program runs reports its work in
+   * batches: the pacer banks it as credit for assists and revises the
+   * assist ratio, so a long drain is not invisible until it ends. */
+  void (*progress)(int64_t) = w == pause_work && concurrent ? ga_gc_mark_progress : NULL;
   uint64_t start = w->scanned_bytes;
+  int64_t flushed = 0;
   for (;;) {
     if (!w->n && !refill(w)) break;
     w->n--;
@@ -218,11 +227,32 @@ int64_t ga_gc_mark_drain_some(ga_gc_work_t *w, int64_t budget) {
     /* Low bit set: written pages to rescan (ga_gc_mark_rescan). */
     if (lo & 1) rescan_range(w, lo & ~(uintptr_t)1, hi);
     else scan(w, lo, hi);
-    if (budget >= 0 && (int64_t)(w->scanned_bytes - start) >= budget) break;
+    if (budget >= 0 && (int64_t)(w->scanned_bytes - start) + flushed >= budget) break;
+    /* Go's gcWork.balance: a marker that ran dry with work owed (an assist
+     * or a slice) said so; the cycle's own drain then shares half its
+     * buffer (a depth-first walk of a tree keeps a few dozen gray entries
+     * and would never spill to the global list). */
+    if (progress && GA_UNLIKELY(__atomic_load_n(&ga_gc_mark_hungry, __ATOMIC_RELAXED)) && w->n >= 4) {
+      __atomic_store_n(&ga_gc_mark_hungry, 0, __ATOMIC_RELAXED);
+      spill(w, w->n / 2);
+    }
+    if (progress && w->scanned_bytes >= GA_GC_PROGRESS_BYTES) {
+      /* Everything this marker scanned since it last published (its
+       * roots included), not only this drain's. */
+      int64_t d = (int64_t)w->scanned_bytes;
+      flushed += d - (int64_t)start;
+      start = 0;
+      publish(w);
+      progress(d);
+    }
   }
-  int64_t done = (int64_t)(w->scanned_bytes - start);
+  int64_t done = flushed + (int64_t)(w->scanned_bytes - start);
+  if (budget >= 0 && done < budget && !w->n && ga_gc_mark_balance && !__atomic_load_n(&ga_gc_mark_hungry, __ATOMIC_RELAXED))
+    __atomic_store_n(&ga_gc_mark_hungry, 1, __ATOMIC_RELAXED);
   if (w->n) spill(w, w->n);
+  int64_t rest = (int64_t)w->scanned_bytes;
   publish(w);
+  if (progress && rest) progress(rest);
   return done;
 }
 

@@ -40,6 +40,14 @@ void ga_gc_mark_drain(ga_gc_work_t *w);
 /* Scans at least budget bytes of gray objects if there are any (an
  * assist); returns the bytes scanned. Leaves nothing in w. */
 int64_t ga_gc_mark_drain_some(ga_gc_work_t *w, int64_t budget);
+/* Called by the cycle's own drain (w NULL) during a concurrent mark with
+ * the bytes it scanned since it last reported, after publishing them to
+ * ga_gc_mark_stats: every GA_GC_PROGRESS_BYTES and when a drain ends. Set
+ * by the collector; NULL: not called. */
+#define GA_GC_PROGRESS_BYTES (256 << 10)
+extern void (*ga_gc_mark_progress)(int64_t work);
+extern int ga_gc_mark_hungry;
+extern bool ga_gc_mark_balance;
 /* Scans every allocated object of manual scanned spans (uncollectable
  * roots). Concurrently: the spans are listed under the heap lock and
  * scanned after it. */

@@ -149,9 +149,11 @@ void ga_gc_pacer_start_cycle(ga_gc_pacer_t *p, uint64_t now_ns, int ncpu) {
   __atomic_store_n(&p->bg_scan_credit, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&p->assist_time_ns, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&p->idle_mark_time_ns, 0, __ATOMIC_RELAXED);
+  p->worker_time_ns = 0;
   p->mark_start_ns = now_ns;
   p->triggered = ld64(&p->heap_live);
   ga_gc_pacer_worker_split(ncpu, &p->dedicated_workers, &p->fractional_goal);
+  p->ncpu = ncpu;
   ga_gc_pacer_revise(p);
 }
 
@@ -194,8 +196,18 @@ void ga_gc_pacer_revise(ga_gc_pacer_t *p) {
 void ga_gc_pacer_end_cycle(ga_gc_pacer_t *p, uint64_t now_ns, int ncpu) {
   double util = GA_GC_PACER_GOAL_UTILIZATION;
   int64_t duration = (int64_t)(now_ns - p->mark_start_ns);
-  if (duration > 0)
+  if (duration > 0) {
+    /* Not in Go, whose workers are scheduled to 25% of the Ps: a worker
+     * thread gets what the kernel gives it among the program's threads
+     * (a fifth of a CPU with 8 busy ones on 2), so its measured time is
+     * used when the caller has it. */
+    if (p->worker_time_ns > 0) util = (double)p->worker_time_ns / (double)(duration * ncpu);
     util += (double)lds64(&p->assist_time_ns) / (double)(duration * ncpu);
+  }
+  /* Not in Go either (its assist time is bounded by the mutators' CPU
+   * time): measured times may overlap the duration's ends; at 1 or above
+   * the formula below would divide by zero or turn negative. */
+  if (util > 0.95) util = 0.95;
   uint64_t live = ld64(&p->heap_live);
   if (live <= p->triggered) return; /* nothing allocated during mark: no signal */
   double idle = 0;

@@ -80,6 +80,10 @@ typedef struct {
   int64_t heap_scan_work, stack_scan_work, globals_scan_work;
   int64_t bg_scan_credit;    /* work the background workers banked for assists */
   int64_t assist_time_ns;    /* CPU time spent in assists this cycle */
+  /* CPU time the background workers marked this cycle, if measured (set
+   * before end_cycle); 0: they are taken to have had the 25% Go gives
+   * them. */
+  int64_t worker_time_ns;
   int64_t idle_mark_time_ns; /* CPU time idle workers marked */
   uint64_t mark_start_ns;
   double assist_work_per_byte;
@@ -88,6 +92,7 @@ typedef struct {
   /* worker split chosen at cycle start */
   int dedicated_workers;
   double fractional_goal;    /* per-CPU utilization fractional workers aim for */
+  int ncpu;                  /* the CPUs the split is for */
 } ga_gc_pacer_t;
 
 void ga_gc_pacer_init(ga_gc_pacer_t *p, int64_t gc_percent, uint64_t memory_limit);

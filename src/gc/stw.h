@@ -76,9 +76,15 @@ typedef struct ga_gc_thread {
   unsigned stopped_gen;
   /* Concurrent mark (gc/concurrent.c): set by the thread itself while it
    * may assist; the mark's end waits for it to drop.
-   * gc_debt: bytes allocated during mark not yet paid for by an assist. */
+   * gc_balance: the thread's assist balance in bytes (Go's gcAssistBytes):
+   * allocation during mark debits it, assists and stolen background
+   * credit pay it back; valid for the cycle gc_epoch names (ga_gc_cycle
+   * then), forgotten at the next. gc_unflushed: bytes allocated during
+   * this mark not yet added to the pacer's heap_live. The thread's own. */
   int gc_inop;
-  int64_t gc_debt;
+  int64_t gc_balance;
+  uint32_t gc_epoch;
+  uint32_t gc_unflushed;
   /* While this thread runs a collection: where its program frames end
    * (ga_gc_stw_enter) and its callee-saved registers then; 0 otherwise.
    * Not regs: another cycle's pause may stop this thread while it waits

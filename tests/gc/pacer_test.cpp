@@ -337,6 +337,40 @@ TEST(Pacer, ConsMarkMeasuredAndSmoothedAsMaxOfLastFive) {
   EXPECT_DOUBLE_EQ(p.cons_mark, later);
 }
 
+TEST(Pacer, ConsMarkUsesTheWorkersMeasuredTime) {
+  // The worker thread had 2 ms of CPU in a 10 ms mark on 2 CPUs (10%, not
+  // the 25% Go assumes), assists 1 ms (5%): utilization .15; 30 MiB
+  // allocated, 20 MiB scanned: cons/mark = (30 * .15) / (20 * .85) = 9/34.
+  ga_gc_pacer_t p = pacer(100);
+  p.heap_marked = 64 * MiB;
+  ga_gc_pacer_commit(&p);
+  p.heap_live = 100 * MiB;
+  ga_gc_pacer_start_cycle(&p, 1000000000, 2);
+  EXPECT_EQ(p.worker_time_ns, 0);  // forgotten at each start
+  ga_gc_pacer_note_alloc(&p, 30 * MiB, 0);
+  ga_gc_pacer_note_scan_work(&p, 20 * MiB, 0, 0);
+  __atomic_fetch_add(&p.assist_time_ns, 1000000, __ATOMIC_RELAXED);
+  p.worker_time_ns = 2000000;
+  ga_gc_pacer_end_cycle(&p, 1010000000, 2);
+  EXPECT_NEAR(p.cons_mark, 9.0 / 34.0, 1e-12);
+
+  // Measured times that overlap the mark's ends may sum past the CPUs:
+  // utilization is capped at .95 (30 * .95 / (20 * .05) = 28.5), never a
+  // division by zero or a negative estimate.
+  ga_gc_pacer_t q = pacer(100);
+  q.heap_marked = 64 * MiB;
+  ga_gc_pacer_commit(&q);
+  q.heap_live = 100 * MiB;
+  ga_gc_pacer_start_cycle(&q, 1000000000, 2);
+  ga_gc_pacer_note_alloc(&q, 30 * MiB, 0);
+  ga_gc_pacer_note_scan_work(&q, 20 * MiB, 0, 0);
+  q.worker_time_ns = 20000000;
+  __atomic_fetch_add(&q.assist_time_ns, 5000000, __ATOMIC_RELAXED);
+  ga_gc_pacer_end_cycle(&q, 1010000000, 2);
+  EXPECT_NEAR(q.cons_mark, 30.0 * 0.95 / (20.0 * 0.05), 1e-9);
+  EXPECT_EQ(q.ncpu, 2);
+}
+
 TEST(Pacer, ResetLiveFeedsTheNextGoal) {
   ga_gc_pacer_t p = pacer(100);
   p.heap_live = 50 * MiB;
