@@ -237,6 +237,7 @@ typedef struct {
   bool paced;
   uint64_t p_marked, p_trigger, p_goal, p_triggered;
   uint64_t cpu0, mark_cpu_ns, fraction_cpu_ns;
+  uint64_t mark_alloc; /* allocated during the mark (summed in the pause) */
   double p_cons_mark;
   double mark_util; /* background CPU share during the mark */
 } cycle_t;
@@ -427,7 +428,6 @@ static void cycle_locked(void *arg) {
  * cons/mark from the cycle thread's and the assists' CPU time. */
 static int ncpu = 1;
 static int64_t cycle_credit;  /* work the cycle's own drain banked (gc_lock) */
-static uint64_t next_goal;    /* the goal set_trigger computed last */
 static uint64_t gc_cpu_ns;    /* CPU time of cycles' threads, since start (gc_lock) */
 static uint64_t mark_cpu0;    /* the cycle thread's CPU time at mark start */
 static uint64_t fraction_total_ns; /* slices' CPU time, ended cycles (gc_lock) */
@@ -477,6 +477,7 @@ static void pacer_start(cycle_t *cy, uint64_t now) {
  * really had (our worker is a thread the kernel schedules among the
  * program's, not Go's 25% of the Ps). */
 static void pacer_end(cycle_t *cy) {
+  if (!ga_gc_credit) ga_gc_pacer_note_alloc(&ga_gc_pacer, (int64_t)cy->mark_alloc, (int64_t)cy->mark_alloc);
   pacer_sync_work();
   cy->mark_cpu_ns = ga_os_thread_cpu_ns() - mark_cpu0;
   cy->fraction_cpu_ns = __atomic_load_n(&ga_gc_fraction_cpu_ns, __ATOMIC_RELAXED);
@@ -507,9 +508,15 @@ static uint64_t mark_roots_running(void) {
   return t;
 }
 
+static void sum_allocated(const ga_gc_thread_t *t, void *arg) {
+  if (t->gc_epoch == ga_gc_cycle) *(uint64_t *)arg += t->gc_allocated;
+}
+
 static void pause_final(void *arg) {
   cycle_t *cy = arg;
   pause_begin(cy);
+  /* The world is stopped: every thread's count for this mark holds still. */
+  if (cy->paced && !ga_gc_credit) ga_gc_stw_for_each_thread(sum_allocated, &cy->mark_alloc);
   uint64_t t2 = ga_os_nanotime();
   cy->inuse_before = ga_heap_inuse_bytes;
   mark_roots(true);
@@ -597,7 +604,9 @@ static void set_trigger(void) {
    * runway the measured cons/mark predicts (between 45/64 and 61/64 of the
    * way from the marked heap to the goal). Stop-the-world: at the goal. */
   if (concurrent) trigger = ga_gc_pacer_trigger(&ga_gc_pacer, &goal);
-  __atomic_store_n(&next_goal, goal, __ATOMIC_RELAXED);
+  __atomic_store_n(&ga_gc_assist_goal, goal, __ATOMIC_RELAXED);
+  __atomic_store_n(&ga_gc_assist_expected, stats.last_marked ? stats.last_marked : ga_gc_pacer.heap_marked,
+                   __ATOMIC_RELAXED);
   __atomic_store_n(&ga_gc_trigger, trigger, __ATOMIC_RELAXED);
   uint64_t extra = goal > HARD_EXTRA_MIN ? goal : HARD_EXTRA_MIN;
   __atomic_store_n(&ga_gc_hard_limit, goal > UINT64_MAX - extra ? UINT64_MAX : goal + extra,
@@ -848,7 +857,7 @@ void ga_gc_collect_auto(void) {
      * allocating (and assisting). The next stop is the goal. */
     __atomic_store_n(&kick_cycle, __atomic_load_n(&stats.cycles, __ATOMIC_RELAXED),
                      __ATOMIC_RELAXED);
-    uint64_t goal = __atomic_load_n(&next_goal, __ATOMIC_RELAXED);
+    uint64_t goal = __atomic_load_n(&ga_gc_assist_goal, __ATOMIC_RELAXED);
     uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
     __atomic_store_n(&ga_gc_trigger, goal > inuse ? goal : UINT64_MAX, __ATOMIC_RELAXED);
     if (ga_gc_worker_kick()) return;
@@ -937,9 +946,11 @@ static void enable(int mode) {
     ga_gc_pacer_init(&ga_gc_pacer, gogc, limit > 0 ? (uint64_t)limit : GA_GC_PACER_NO_LIMIT);
     cpu_set_t cpus;
     if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 0) ncpu = CPU_COUNT(&cpus);
-    ga_gc_mark_progress = mark_progress;
     ga_gc_credit = ga_option(GA_OPT_GC_CREDIT) != 0;
     ga_gc_mark_balance = ga_gc_credit;
+    /* Progress reports bank credit and revise the ratio, for credit mode
+     * only (ga_gc_conc_after_alloc says what they cost otherwise). */
+    ga_gc_mark_progress = ga_gc_credit ? mark_progress : NULL;
     set_trigger();
     ga_gc_hooked = mode == GOALLOC_GC_COLLECT || mode == GOALLOC_GC_LEAK;
     concurrent = mode != GOALLOC_GC_LEAK && ga_gc_conc_available();

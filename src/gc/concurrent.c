@@ -32,17 +32,21 @@
  * (collect_scanned_chunks, arena.h's gc_chunk_cycle / gc_chunk_manual);
  * their written state stays for a later walk.
  *
- * Background marking aims at Go's 25% of the CPU (gcBackgroundUtilization):
- * the cycle's thread marks flat out, but it is one thread the kernel
- * schedules among the program's (a fifth of a CPU with 8 busy threads on
- * 2 CPUs), so allocating threads make up the shortfall in fractional
- * slices (Go's fractional workers, run here on the mutator's thread): every
- * ALLOC_FLUSH bytes a thread allocates during the mark it compares the
- * background CPU time (the cycle thread's, published by collector.c, plus
- * the slices') with 25% of the CPUs since the mark began, and when behind
- * scans FRACTION_WORK bytes, banked as background credit. Assists (Go's
- * gcAssistAlloc) come on top when the program allocates faster than the
- * pacer planned: they steal that credit first.
+ * Assists (Go's gcAssistAlloc): a thread in debt for what it allocated
+ * during the mark scans gray objects in proportion (the pacer's ratio; by
+ * default at least a byte per byte, which makes the program pay for the
+ * pages it dirties: docs/GC.md, "Assists and pacing").
+ * With GOALLOC_GC_CREDIT=1, Go's pacing in full: assists first steal the
+ * credit background marking banked, and background marking aims at Go's
+ * 25% of the CPU (gcBackgroundUtilization). The cycle's thread marks flat
+ * out, but it is one thread the kernel schedules among the program's (a
+ * fifth of a CPU with 8 busy threads on 2 CPUs), so allocating threads make
+ * up the shortfall in fractional slices (Go's fractional workers, run on
+ * the mutator's thread): every ALLOC_FLUSH bytes a thread allocates during
+ * the mark it compares the background CPU time (the cycle thread's,
+ * published by collector.c, plus the slices') with 25% of the CPUs since
+ * the mark began, and when behind scans FRACTION_WORK bytes, banked as
+ * credit.
  *
  * Mutators mark in assists and slices, bracketed by their record's gc_inop
  * (Dekker-style with ga_gc_phase). The final pause must not start while one
@@ -74,6 +78,8 @@ uint64_t ga_gc_assist_bytes;
 uint64_t ga_gc_assists;
 uint64_t ga_gc_assist_steals;
 uint64_t ga_gc_assist_cpu_ns;
+uint64_t ga_gc_assist_goal = UINT64_MAX;
+uint64_t ga_gc_assist_expected;
 uint64_t ga_gc_worker_cpu_ns;
 uint64_t ga_gc_fraction_cpu_ns;
 uint64_t ga_gc_fraction_bytes;
@@ -241,18 +247,35 @@ static int64_t mark_some(int64_t work, uint64_t *cpu) {
   return done;
 }
 
-/* Without credit: the debt times the pacer's assist ratio, at least one
- * byte scanned per byte allocated and at most ASSIST_MAX; the debt is
- * then forgiven, paid or not (no gray work left to take). */
+/* Without credit: the debt times (scan work left / heap left before the
+ * goal) + 1, at most ASSIST_MAX; the debt is then forgiven, paid or not
+ * (no gray work left to take). The work expected is the last cycle's
+ * marked bytes and the heap the in-use heap, where the pacer's own ratio
+ * (Go's revise) counts the last cycle's scan work, pre-cleaning rescans
+ * included, and the gross allocation since the cycle began. The one:
+ * objects allocated during the mark are white here (Go allocates them
+ * black), so each byte allocated may add a byte of scan work that neither
+ * estimate holds. This is the ratio used before the pacer was wired in;
+ * it needs nothing shared updated during the mark. Interleaved GCBench
+ * runs with the pacer's ratio instead (floored at 1, or plus 1) had longer
+ * longest pauses (medians 2.7-3.5 ms against 1.3-1.4), but those builds
+ * also wrote the pacer's counters during the mark next to words every
+ * allocation reads (since fixed: ga_gc_pacer_t is cache-aligned), and
+ * this machine's noise is large, so the question is open
+ * (docs/benchmarks-gc.md, 2026-11-25). */
 #define ASSIST_MIN ((int64_t)64 << 10)
-#define ASSIST_MAX 16.0
+#define ASSIST_MAX 16
 
 static int64_t assist_floor(int64_t *balance) {
-  double ratio;
-  __atomic_load(&ga_gc_pacer.assist_work_per_byte, &ratio, __ATOMIC_RELAXED);
-  if (!(ratio >= 1)) ratio = 1;
+  uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
+  uint64_t goal = __atomic_load_n(&ga_gc_assist_goal, __ATOMIC_RELAXED);
+  uint64_t expect = __atomic_load_n(&ga_gc_assist_expected, __ATOMIC_RELAXED);
+  uint64_t done = __atomic_load_n(&ga_gc_mark_stats.scanned_bytes, __ATOMIC_RELAXED);
+  uint64_t left = expect > done ? expect - done : 0;
+  uint64_t runway = goal > inuse ? goal - inuse : 0;
+  int64_t ratio = runway < ((uint64_t)1 << 20) ? ASSIST_MAX : (int64_t)(left / runway) + 1;
   if (ratio > ASSIST_MAX) ratio = ASSIST_MAX;
-  int64_t work = (int64_t)(ratio * (double)-*balance);
+  int64_t work = ratio * -*balance;
   *balance = 0;
   return work;
 }
@@ -266,16 +289,25 @@ void ga_gc_conc_after_alloc(size_t size) {
   if (GA_UNLIKELY(self->gc_epoch != cycle)) {
     self->gc_epoch = cycle;
     self->gc_balance = 0;
+    self->gc_allocated = 0;
     self->gc_unflushed = 0;
   }
-  /* Go's heapLive: gross, frees count only at the next cycle. Every byte
-   * counts as scannable (the worst case the pacer's heap_scan stands for). */
-  self->gc_unflushed += size < ((size_t)1 << 30) ? (uint32_t)size : (uint32_t)1 << 30;
+  /* Go's heapLive: gross, frees count only at the next cycle. By default
+   * the pacer needs it only at mark termination, which sums the threads'
+   * counts (nothing shared is written per allocation); with credit the
+   * assist ratio follows it during the mark, in 64 KiB batches per
+   * thread. */
+  self->gc_allocated += size;
   bool slice = false;
-  if (self->gc_unflushed >= ALLOC_FLUSH) {
-    ga_gc_pacer_note_alloc(&ga_gc_pacer, self->gc_unflushed, self->gc_unflushed);
-    self->gc_unflushed = 0;
-    slice = ga_gc_credit && fraction_behind();
+  if (ga_gc_credit) {
+    self->gc_unflushed += size < ((size_t)1 << 30) ? (uint32_t)size : (uint32_t)1 << 30;
+    if (self->gc_unflushed >= ALLOC_FLUSH) {
+      /* Every byte counts as scannable (the worst case the pacer's
+       * heap_scan stands for). */
+      ga_gc_pacer_note_alloc(&ga_gc_pacer, self->gc_unflushed, self->gc_unflushed);
+      self->gc_unflushed = 0;
+      slice = fraction_behind();
+    }
   }
   /* Counted without the handshake (a full barrier), which is paid only
    * for a slice or when the debt is due: with credit, when the balance

@@ -24,6 +24,10 @@ extern uint64_t ga_gc_assist_bytes;
 extern uint64_t ga_gc_assists;
 extern uint64_t ga_gc_assist_steals;
 extern uint64_t ga_gc_assist_cpu_ns;
+/* For assists without credit: the cycle's heap goal and the scan work
+ * expected (the last cycle's marked bytes); set with the trigger. */
+extern uint64_t ga_gc_assist_goal;
+extern uint64_t ga_gc_assist_expected;
 /* This cycle's background marking, in CPU time: the cycle's thread (as
  * collector.c last published it) and the fractional slices allocating
  * threads ran; both reset at mark start. Slices' work and count since the

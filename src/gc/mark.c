@@ -13,7 +13,8 @@
  * of them in its ga_gc_work_t and spills half to one global list (memory
  * reserved from the OS, under gray_lock) when it fills; a marker that runs
  * dry takes half a buffer back (Go's gcWork over the global work-buffer
- * list). Marking never recurses: a list of millions of nodes costs one slot
+ * list); with ga_gc_mark_balance (the credit mode), an assist or slice that
+ * ran dry makes the cycle's own drain share half its buffer (gcWork.balance). Marking never recurses: a list of millions of nodes costs one slot
  * at a time. The list's pages are given back after each cycle.
  *
  * Two settings (ga_gc_mark_begin):

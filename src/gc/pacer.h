@@ -93,7 +93,11 @@ typedef struct {
   int dedicated_workers;
   double fractional_goal;    /* per-CPU utilization fractional workers aim for */
   int ncpu;                  /* the CPUs the split is for */
-} ga_gc_pacer_t;
+  /* Whole cache lines: during a mark the counters above are written by
+   * every allocating thread and the cycle's progress reports, and the
+   * words the allocation paths read (ga_gc_mode and its neighbours) must
+   * not share a line with them. */
+} __attribute__((aligned(64))) ga_gc_pacer_t;
 
 void ga_gc_pacer_init(ga_gc_pacer_t *p, int64_t gc_percent, uint64_t memory_limit);
 void ga_gc_pacer_set_gc_percent(ga_gc_pacer_t *p, int64_t gc_percent);

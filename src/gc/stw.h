@@ -79,10 +79,13 @@ typedef struct ga_gc_thread {
    * gc_balance: the thread's assist balance in bytes (Go's gcAssistBytes):
    * allocation during mark debits it, assists and stolen background
    * credit pay it back; valid for the cycle gc_epoch names (ga_gc_cycle
-   * then), forgotten at the next. gc_unflushed: bytes allocated during
-   * this mark not yet added to the pacer's heap_live. The thread's own. */
+   * then), forgotten at the next. gc_allocated: bytes allocated during
+   * that cycle's mark (the final pause sums them for the pacer);
+   * gc_unflushed: of which not yet added to the pacer's heap_live (credit
+   * mode only). The thread's own. */
   int gc_inop;
   int64_t gc_balance;
+  uint64_t gc_allocated;
   uint32_t gc_epoch;
   uint32_t gc_unflushed;
   /* While this thread runs a collection: where its program frames end
