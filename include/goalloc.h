@@ -156,6 +156,7 @@ typedef struct goalloc_gc_stats {
   uint64_t fraction_bytes;     /* bytes they scanned */
   uint64_t fraction_cpu_ns;    /* CPU time in them */
   double last_mark_utilization; /* the last mark's background CPU share (goal 0.25) */
+  uint64_t mark_alloc_bytes;   /* allocated while cycles marked (the pacer's count), total */
   uint64_t gc_cpu_ns;          /* CPU time of collections, slices and assists, total */
 } goalloc_gc_stats_t;
 GOALLOC_API int goalloc_gc_get_stats(goalloc_gc_stats_t *st);

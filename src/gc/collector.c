@@ -239,6 +239,7 @@ typedef struct {
   uint64_t cpu0, mark_cpu_ns, fraction_cpu_ns;
   uint64_t mark_alloc; /* allocated during the mark (summed in the pause) */
   double p_cons_mark;
+  bool p_measured; /* something was allocated during the mark: cons/mark measured */
   double mark_util; /* background CPU share during the mark */
 } cycle_t;
 
@@ -417,15 +418,19 @@ static void cycle_locked(void *arg) {
 
 /* ---- pacing (gc/pacer, Go's mgcpacer.go) ----
  * The pacer's heap_live: at a cycle's start, the in-use heap
- * (ga_heap_inuse_bytes, the unit of the trigger and goal); during the mark
- * it grows by what threads allocate (ga_gc_conc_after_alloc, in 64 KiB
- * batches per thread; frees do not count, as in Go: the in-use heap would
- * hide allocation that reuses the spans the last sweep emptied). Its scan
- * work: the bytes the markers scanned (ga_gc_mark_stats). The cycle's own
- * drain reports its progress every GA_GC_PROGRESS_BYTES (mark_progress):
- * that work is banked as credit that assists steal before scanning
- * themselves, and the assist ratio is revised. The cycle's end measures
- * cons/mark from the cycle thread's and the assists' CPU time. */
+ * (ga_heap_inuse_bytes, the unit of the trigger and goal); at mark
+ * termination it has grown by what threads allocated during the mark
+ * (gross: frees do not count, as in Go; the in-use heap would hide
+ * allocation that reuses the spans the last sweep emptied). By default the
+ * final pause sums the threads' counts (ga_gc_thread_t.gc_allocated, and
+ * ga_gc_exited_allocated for threads gone meanwhile); the scan work is the
+ * bytes the markers scanned (ga_gc_mark_stats). Mark termination measures
+ * cons/mark from them and from the CPU time the cycle's thread, the slices
+ * and the assists had. With GOALLOC_GC_CREDIT the pacer also follows the
+ * mark as it goes: allocation reaches heap_live in 64 KiB batches per
+ * thread, and the cycle's own drain reports its work every
+ * GA_GC_PROGRESS_BYTES (mark_progress): banked as credit that assists
+ * steal before scanning themselves, and the assist ratio revised. */
 static int ncpu = 1;
 static int64_t cycle_credit;  /* work the cycle's own drain banked (gc_lock) */
 static uint64_t gc_cpu_ns;    /* CPU time of cycles' threads, since start (gc_lock) */
@@ -438,7 +443,10 @@ static void publish_worker_cpu(void) {
 
 static void pacer_sync_live(uint64_t inuse) {
   int64_t d = (int64_t)(inuse - __atomic_load_n(&ga_gc_pacer.heap_live, __ATOMIC_RELAXED));
-  if (d) ga_gc_pacer_note_alloc(&ga_gc_pacer, d, d);
+  /* Less in use than the last cycle left live (frees, then an explicit
+   * cycle): heap_live follows, heap_scan (the scannable worst case) is not
+   * taken below what it holds. */
+  if (d) ga_gc_pacer_note_alloc(&ga_gc_pacer, d, d > 0 ? d : 0);
 }
 
 static void pacer_sync_work(void) {
@@ -466,6 +474,8 @@ static void pacer_start(cycle_t *cy, uint64_t now) {
   pacer_sync_live(__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED));
   cycle_credit = 0;
   mark_cpu0 = ga_os_thread_cpu_ns();
+  __atomic_store_n(&ga_gc_exited_allocated, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&ga_gc_exited_unflushed, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&ga_gc_worker_cpu_ns, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&ga_gc_fraction_cpu_ns, 0, __ATOMIC_RELAXED);
   ga_gc_pacer_start_cycle(&ga_gc_pacer, now, ncpu);
@@ -478,13 +488,20 @@ static void pacer_start(cycle_t *cy, uint64_t now) {
  * program's, not Go's 25% of the Ps). */
 static void pacer_end(cycle_t *cy) {
   if (!ga_gc_credit) ga_gc_pacer_note_alloc(&ga_gc_pacer, (int64_t)cy->mark_alloc, (int64_t)cy->mark_alloc);
+  else {
+    /* Exited threads' last partial batches. */
+    int64_t rest = (int64_t)__atomic_load_n(&ga_gc_exited_unflushed, __ATOMIC_RELAXED);
+    if (rest) ga_gc_pacer_note_alloc(&ga_gc_pacer, rest, rest);
+  }
   pacer_sync_work();
   cy->mark_cpu_ns = ga_os_thread_cpu_ns() - mark_cpu0;
   cy->fraction_cpu_ns = __atomic_load_n(&ga_gc_fraction_cpu_ns, __ATOMIC_RELAXED);
   fraction_total_ns += cy->fraction_cpu_ns;
   ga_gc_pacer.worker_time_ns = (int64_t)(cy->mark_cpu_ns + cy->fraction_cpu_ns);
-  ga_gc_pacer_end_cycle(&ga_gc_pacer, ga_os_nanotime(), ncpu);
-  cy->p_cons_mark = ga_gc_pacer.last_cons_mark[3];
+  uint64_t live = __atomic_load_n(&ga_gc_pacer.heap_live, __ATOMIC_RELAXED);
+  cy->mark_alloc = live > ga_gc_pacer.triggered ? live - ga_gc_pacer.triggered : 0;
+  cy->p_measured = ga_gc_pacer_end_cycle(&ga_gc_pacer, ga_os_nanotime(), ncpu);
+  cy->p_cons_mark = cy->p_measured ? ga_gc_pacer.last_cons_mark[3] : 0;
   uint64_t wall = ga_os_nanotime() - ga_gc_pacer.mark_start_ns;
   cy->mark_util = wall ? (double)ga_gc_pacer.worker_time_ns / ((double)wall * ncpu) : 0;
 }
@@ -516,7 +533,10 @@ static void pause_final(void *arg) {
   cycle_t *cy = arg;
   pause_begin(cy);
   /* The world is stopped: every thread's count for this mark holds still. */
-  if (cy->paced && !ga_gc_credit) ga_gc_stw_for_each_thread(sum_allocated, &cy->mark_alloc);
+  if (cy->paced && !ga_gc_credit) {
+    cy->mark_alloc = __atomic_load_n(&ga_gc_exited_allocated, __ATOMIC_RELAXED);
+    ga_gc_stw_for_each_thread(sum_allocated, &cy->mark_alloc);
+  }
   uint64_t t2 = ga_os_nanotime();
   cy->inuse_before = ga_heap_inuse_bytes;
   mark_roots(true);
@@ -556,6 +576,7 @@ static void cycle_concurrent(cycle_t *cy) {
   cy->begin_ns = t1 - t0;
   __atomic_store_n(&ga_gc_phase, GA_GC_MARK, __ATOMIC_SEQ_CST);
   mark_roots_running();
+  if (ga_gc_credit) publish_worker_cpu(); /* the slices' reference (drains publish too) */
   ga_gc_mark_manual_roots(NULL);
   ga_gc_mark_drain(NULL);
   cy->first_ns = ga_os_nanotime() - t1;
@@ -565,6 +586,7 @@ static void cycle_concurrent(cycle_t *cy) {
   for (int r = 0; r < PRECLEAN_ROUNDS; r++) {
     uint64_t m0 = __atomic_load_n(&ga_gc_mark_stats.marked_bytes, __ATOMIC_RELAXED);
     uint64_t tr = mark_roots_running();
+    if (ga_gc_credit) publish_worker_cpu();
     size_t pages = ga_gc_conc_preclean(NULL);
     cy->preclean_pages += pages;
     cy->last_round_pages = pages;
@@ -624,9 +646,10 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
   uint64_t garbage = cy->leak ? 0 : ga_gc_sweep_stats.garbage_bytes;
   uint64_t after = cy->inuse_before > garbage ? cy->inuse_before - garbage : 0;
 #define MS(ns) (unsigned long)((ns) / 1000000), (unsigned long)((ns) / 1000 % 1000)
-#define FRAC64(x, span) (unsigned long)((x) * 64 / (span)), (unsigned long)((x) * 6400 / (span) % 100)
+#define FRAC64(x, span) \
+  (unsigned long)(64.0 * (double)(x) / (double)(span)), (unsigned long)(6400.0 * (double)(x) / (double)(span)) % 100
 #define FIX4(d) (unsigned long)(d), (unsigned long)((d) * 10000) % 10000
-  char conc[448] = "", pace[512] = "";
+  char conc[448] = "", pace[640] = "";
   if (cy->concurrent)
     ga_snprintf(conc, sizeof conc,
                 "concurrent mark %lu.%03lu ms (tracking %lu.%03lu, first %lu.%03lu, %d rounds, %lu pages rescanned (last round %lu in %lu.%03lu ms, %lu KB marked), assists %lu MB, %lu held back), pause: gate %lu.%03lu (slow paths %lu.%03lu), "
@@ -647,27 +670,35 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
     uint64_t nmarked = ga_gc_pacer.heap_marked;
     uint64_t nspan = ngoal > nmarked ? ngoal - nmarked : 1;
     uint64_t nat = ntrig > nmarked ? ntrig - nmarked : 0;
+    char cm[32] = "none (nothing allocated)", next[160] = "next: no goal (GOGC off)";
+    if (cy->p_measured) ga_snprintf(cm, sizeof cm, "%lu.%04lu", FIX4(cy->p_cons_mark));
+    if (ngoal != UINT64_MAX)
+      ga_snprintf(next, sizeof next, "next: marked %lu KB, trigger %lu KB (%lu.%02lu/64), goal %lu KB",
+                  (unsigned long)(nmarked >> 10), (unsigned long)(ntrig >> 10), FRAC64(nat, nspan),
+                  (unsigned long)(ngoal >> 10));
     ga_snprintf(pace, sizeof pace,
-                "pacer: started at %lu MB (%lu.%02lu/64, goal %lu MB), background cpu %lu.%03lu ms + %lu slices %lu.%03lu ms (%lu%% of %d cpus), cons/mark %lu.%04lu "
-                "(smoothed %lu.%04lu), assists %lu (cpu %lu.%03lu ms, %lu paid with credit: %lu of %lu KB), "
-                "next: marked %lu KB, trigger %lu KB (%lu.%02lu/64), goal %lu KB; ",
+                "pacer: started at %lu MB (%lu.%02lu/64, goal %lu MB), background cpu %lu.%03lu ms + %lu slices %lu.%03lu ms (%lu%% of %d cpus), cons/mark %s "
+                "(smoothed %lu.%04lu), assists %lu (cpu %lu.%03lu ms, %lu paid with credit, %lu KB stolen; banked %lu KB by the cycle's thread, %lu KB by slices), "
+                "%s; ",
                 (unsigned long)(cy->p_triggered >> 20), FRAC64(at, span), (unsigned long)(cy->p_goal >> 20),
                 MS(cy->mark_cpu_ns), (unsigned long)(stats.fractions - trace_prev.fractions),
-                MS(cy->fraction_cpu_ns), (unsigned long)(cy->mark_util * 100), ncpu, FIX4(cy->p_cons_mark), FIX4(ga_gc_pacer.cons_mark),
+                MS(cy->fraction_cpu_ns), (unsigned long)(cy->mark_util * 100), ncpu, cm, FIX4(ga_gc_pacer.cons_mark),
                 (unsigned long)(stats.assists - trace_prev.assists),
                 MS(stats.assist_cpu_ns - trace_prev.assist_cpu_ns),
                 (unsigned long)(stats.assist_steals - trace_prev.assist_steals),
                 (unsigned long)((stats.stolen_bytes - trace_prev.stolen_bytes) >> 10),
                 (unsigned long)((stats.worker_credit_bytes - trace_prev.worker_credit_bytes) >> 10),
-                (unsigned long)(nmarked >> 10), (unsigned long)(ntrig >> 10), FRAC64(nat, nspan),
-                (unsigned long)(ngoal >> 10));
+                (unsigned long)((stats.fraction_bytes - trace_prev.fraction_bytes) >> 10), next);
   }
   /* Go's "N%": the collector's share of the CPU time available since the
    * program started (its threads' and the assists'). */
   uint64_t avail = now * (uint64_t)ncpu;
   uint64_t share = avail ? stats.gc_cpu_ns * 1000 / avail : 0;
   trace_prev = stats;
-  ga_printf(2,
+  /* One write: a line written in pieces could be cut by the program's own
+   * output. */
+  char line[1536];
+  size_t len = ga_snprintf(line, sizeof line - 1,
             "gc %lu @%lu.%03lus %lu.%lu%% cpu: %s%spause %lu.%03lu ms (stop %lu.%03lu), cycle %lu.%03lu ms, "
             "%u threads, heap %lu -> %lu MB (goal %lu MB), marked %lu MB, %s %lu objects (%lu KB), skipped %lu spans, %lu pages blacklisted\n",
             (unsigned long)stats.cycles, (unsigned long)(now / 1000000000),
@@ -680,6 +711,15 @@ static void trace_line(const cycle_t *cy, uint64_t wall_ns) {
             (unsigned long)(ga_gc_sweep_stats.garbage_bytes >> 10),
             (unsigned long)ga_gc_sweep_stats.skipped_spans,
             (unsigned long)__atomic_load_n(&ga_gc_blacklist_noted, __ATOMIC_RELAXED));
+  if (len > sizeof line - 2) {
+    len = sizeof line - 2;
+    line[len++] = '\n';
+  }
+  for (size_t off = 0; off < len;) {
+    ssize_t w = write(2, line + off, len - off);
+    if (w <= 0) break;
+    off += (size_t)w;
+  }
 #undef FIX4
 #undef FRAC64
 #undef MS
@@ -758,12 +798,10 @@ static GA_NOINLINE bool collect_inner(bool leak, bool wait) {
     if (cy.paced) {
       stats.cons_mark = ga_gc_pacer.cons_mark;
       stats.last_mark_utilization = cy.mark_util;
+      stats.mark_alloc_bytes += cy.mark_alloc;
       stats.worker_credit_bytes += (uint64_t)cycle_credit;
-      /* Banked minus what is left: what assists stole (steals may race
-       * the balance below zero; it is exact here, marking being over). */
-      int64_t left = __atomic_load_n(&ga_gc_pacer.bg_scan_credit, __ATOMIC_RELAXED);
-      if (cycle_credit > left) stats.stolen_bytes += (uint64_t)(cycle_credit - left);
     }
+    stats.stolen_bytes = (uint64_t)__atomic_load_n(&ga_gc_pacer.stolen_work, __ATOMIC_RELAXED);
     gc_cpu_ns += ga_os_thread_cpu_ns() - cy.cpu0;
     stats.assists = __atomic_load_n(&ga_gc_assists, __ATOMIC_RELAXED);
     stats.assist_bytes = __atomic_load_n(&ga_gc_assist_bytes, __ATOMIC_RELAXED);
@@ -1061,7 +1099,7 @@ void *ga_gc_alloc(size_t size, unsigned kind, bool zero) {
   }
   void *p = ga_alloc_kind(size, kind, zero);
   if (GA_UNLIKELY(ga_gc_mode == GOALLOC_GC_LEAK) && p) ga_gc_leak_record(p, ga_gc_leak_site());
-  if (GA_UNLIKELY(__atomic_load_n(&ga_gc_phase, __ATOMIC_RELAXED)) && !(kind & 2))
+  if (GA_UNLIKELY(__atomic_load_n(&ga_gc_phase, __ATOMIC_RELAXED)) && !(kind & 2) && p)
     ga_gc_conc_after_alloc(size);
   return p;
 }
@@ -1070,7 +1108,7 @@ void *ga_gc_alloc_aligned(size_t size, size_t align) {
   if (GA_UNLIKELY(ga_gc_auto)) ga_gc_poll();
   void *p = ga_large_alloc(size + 1, align, false, GA_KIND_SCAN);
   if (GA_UNLIKELY(ga_gc_mode == GOALLOC_GC_LEAK) && p) ga_gc_leak_record(p, ga_gc_leak_site());
-  if (GA_UNLIKELY(__atomic_load_n(&ga_gc_phase, __ATOMIC_RELAXED)))
+  if (GA_UNLIKELY(__atomic_load_n(&ga_gc_phase, __ATOMIC_RELAXED)) && p)
     ga_gc_conc_after_alloc(size);
   return p;
 }
@@ -1193,7 +1231,9 @@ int goalloc_gc_get_stats(goalloc_gc_stats_t *st) {
   s.mode = ga_gc_mode;
   s.heap_live = ga_heap_inuse_bytes;
   s.heap_goal = ga_gc_mode ? ga_gc_pacer_heap_goal(&ga_gc_pacer) : 0;
-  s.heap_trigger = !ga_gc_mode ? 0 : concurrent ? ga_gc_pacer_trigger(&ga_gc_pacer, NULL) : s.heap_goal;
+  s.heap_trigger = !ga_gc_mode ? 0
+                   : concurrent && s.heap_goal != UINT64_MAX ? ga_gc_pacer_trigger(&ga_gc_pacer, NULL)
+                                                             : s.heap_goal;
   s.heap_marked = ga_gc_mode ? ga_gc_pacer.heap_marked : 0;
   s.pause_p99_ns = p99();
   ga_mutex_unlock(&stats_lock);

@@ -311,8 +311,8 @@ void ga_gc_conc_after_alloc(size_t size) {
   }
   /* Counted without the handshake (a full barrier), which is paid only
    * for a slice or when the debt is due: with credit, when the balance
-   * turns negative (an assist or a steal then leaves it positive by at
-   * least 64 KiB of work's worth of bytes); without, at ASSIST_MIN. */
+   * turns negative (an assist or a steal then brings it back to at least
+   * zero, over-assisting to 64 KiB of work); without, at ASSIST_MIN. */
   self->gc_balance -= (int64_t)size;
   if (self->gc_balance > (ga_gc_credit ? -1 : -ASSIST_MIN) && !slice) return;
   /* Nested (a signal handler that allocates during an assist): the outer

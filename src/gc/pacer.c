@@ -163,25 +163,35 @@ void ga_gc_pacer_revise(ga_gc_pacer_t *p) {
   uint64_t live = ld64(&p->heap_live), scan = ld64(&p->heap_scan);
   int64_t work = lds64(&p->heap_scan_work) + lds64(&p->stack_scan_work) +
                  lds64(&p->globals_scan_work);
-  int64_t goal = (int64_t)ga_gc_pacer_heap_goal(p);
+  /* No goal (GOGC off, no limit) is UINT64_MAX: as int64 it would be -1,
+   * and every assist would owe all the work left (Go's goal stays below
+   * its maxInt64 memory limit). */
+  uint64_t ugoal = ga_gc_pacer_heap_goal(p);
+  int64_t goal = ugoal > (uint64_t)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)ugoal;
   int64_t expected = (int64_t)(p->last_heap_scan + p->last_stack_scan + p->globals_scan);
   /* Worst case: everything scannable is live, all stack must be scanned. */
   int64_t max_work = (int64_t)(scan + p->max_stack_scan + p->globals_scan);
-  if (work > expected) {
+  if (max_work < 0) max_work = 0;
+  if (expected <= 0) {
+    /* No cycle has measured its work yet (Go's estimate always holds its
+     * stacks and globals): assume the worst, without stretching the goal
+     * by a ratio to nothing. */
+    expected = max_work;
+  } else if (work > expected) {
     /* More work than last cycle's: the heap is growing. Stretch the goal in
      * proportion so the assist ratio stays steady, at most to the goal of
      * the next cycle (goal * (1 + GOGC/100)). */
-    int64_t ext = (int64_t)((double)(goal - (int64_t)p->triggered) / (double)expected *
-                            (double)max_work) +
-                  (int64_t)p->triggered;
+    double trig = p->triggered > (uint64_t)goal ? (double)goal : (double)p->triggered;
+    double ext = ((double)goal - trig) / (double)expected * (double)max_work + trig;
     expected = max_work;
-    int64_t hard = (int64_t)((1.0 + (double)gc_percent / 100.0) * (double)goal);
+    double hard = (1.0 + (double)gc_percent / 100.0) * (double)goal;
     if (ext > hard) ext = hard;
-    goal = ext;
+    goal = ext >= (double)(INT64_MAX / 2) ? INT64_MAX / 2 : (int64_t)ext;
   }
   if ((int64_t)live > goal) {
     /* Past even that: aim 10% further and assume the worst. */
-    goal = (int64_t)((double)goal * GA_GC_PACER_MAX_OVERSHOOT);
+    double over = (double)goal * GA_GC_PACER_MAX_OVERSHOOT;
+    goal = over >= (double)(INT64_MAX / 2) ? INT64_MAX / 2 : (int64_t)over;
     expected = max_work;
   }
   int64_t work_left = expected - work;
@@ -193,7 +203,7 @@ void ga_gc_pacer_revise(ga_gc_pacer_t *p) {
 }
 
 /* endCycle */
-void ga_gc_pacer_end_cycle(ga_gc_pacer_t *p, uint64_t now_ns, int ncpu) {
+bool ga_gc_pacer_end_cycle(ga_gc_pacer_t *p, uint64_t now_ns, int ncpu) {
   double util = GA_GC_PACER_GOAL_UTILIZATION;
   int64_t duration = (int64_t)(now_ns - p->mark_start_ns);
   if (duration > 0) {
@@ -209,7 +219,7 @@ void ga_gc_pacer_end_cycle(ga_gc_pacer_t *p, uint64_t now_ns, int ncpu) {
    * the formula below would divide by zero or turn negative. */
   if (util > 0.95) util = 0.95;
   uint64_t live = ld64(&p->heap_live);
-  if (live <= p->triggered) return; /* nothing allocated during mark: no signal */
+  if (live <= p->triggered) return false; /* nothing allocated during mark: no signal */
   double idle = 0;
   if (duration > 0) idle = (double)lds64(&p->idle_mark_time_ns) / (double)(duration * ncpu);
   double work = (double)(lds64(&p->heap_scan_work) + lds64(&p->stack_scan_work) +
@@ -225,6 +235,7 @@ void ga_gc_pacer_end_cycle(ga_gc_pacer_t *p, uint64_t now_ns, int ncpu) {
   p->cons_mark = cm;
   memmove(&p->last_cons_mark[0], &p->last_cons_mark[1], 3 * sizeof(double));
   p->last_cons_mark[3] = current;
+  return true;
 }
 
 /* resetLive */
@@ -272,6 +283,7 @@ int64_t ga_gc_pacer_assist_plan(ga_gc_pacer_t *p, int64_t *balance) {
       *balance += debt;
     }
     __atomic_fetch_sub(&p->bg_scan_credit, stolen, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&p->stolen_work, stolen, __ATOMIC_RELAXED);
     work -= stolen;
   }
   return work;

@@ -79,6 +79,7 @@ typedef struct {
   uint64_t max_stack_scan;   /* all allocated stack, worst case */
   int64_t heap_scan_work, stack_scan_work, globals_scan_work;
   int64_t bg_scan_credit;    /* work the background workers banked for assists */
+  int64_t stolen_work;       /* of which assists took, since init (statistics) */
   int64_t assist_time_ns;    /* CPU time spent in assists this cycle */
   /* CPU time the background workers marked this cycle, if measured (set
    * before end_cycle); 0: they are taken to have had the 25% Go gives
@@ -124,8 +125,9 @@ bool ga_gc_pacer_fractional_should_stop(const ga_gc_pacer_t *p, int64_t self_ns,
 void ga_gc_pacer_start_cycle(ga_gc_pacer_t *p, uint64_t now_ns, int ncpu);
 /* Recomputes the assist ratio from work done and heap allocated so far. */
 void ga_gc_pacer_revise(ga_gc_pacer_t *p);
-/* Mark termination: measures this cycle's cons/mark. */
-void ga_gc_pacer_end_cycle(ga_gc_pacer_t *p, uint64_t now_ns, int ncpu);
+/* Mark termination: measures this cycle's cons/mark; false (nothing
+ * measured) if nothing was allocated during the mark. */
+bool ga_gc_pacer_end_cycle(ga_gc_pacer_t *p, uint64_t now_ns, int ncpu);
 /* After mark: the marked heap becomes the base of the next goal, the
  * scan work just done the estimate of the next cycle's (Go's resetLive). */
 void ga_gc_pacer_reset_live(ga_gc_pacer_t *p, uint64_t bytes_marked);

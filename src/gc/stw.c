@@ -16,6 +16,7 @@
 #include "gc/maps.h"
 #include "gc/roots.h"
 #include "os.h"
+#include "span.h"
 
 #define CHUNK_BYTES (64 << 10)
 
@@ -152,7 +153,15 @@ static ga_gc_thread_t *alloc_record(void) {
   return t;
 }
 
+uint64_t ga_gc_exited_allocated, ga_gc_exited_unflushed;
+
 static void unlink_record(ga_gc_thread_t *t) {
+  /* What it allocated during this cycle's mark still counts for the
+   * pacer (the final pause sums the records that remain). */
+  if (t->gc_epoch == __atomic_load_n(&ga_gc_cycle, __ATOMIC_RELAXED)) {
+    __atomic_fetch_add(&ga_gc_exited_allocated, t->gc_allocated, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&ga_gc_exited_unflushed, t->gc_unflushed, __ATOMIC_RELAXED);
+  }
   if (t->prev) t->prev->next = t->next;
   else threads = t->next;
   if (t->next) t->next->prev = t->prev;

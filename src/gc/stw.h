@@ -96,6 +96,10 @@ typedef struct ga_gc_thread {
   uint64_t entry_regs[6];
 } ga_gc_thread_t;
 
+/* gc_allocated and gc_unflushed of records removed during the current
+ * cycle's mark (exited threads); the collector resets both at mark start. */
+extern uint64_t ga_gc_exited_allocated, ga_gc_exited_unflushed;
+
 /* Installs the suspend handler; sig 0 means the default (SIGPWR). Once. */
 bool ga_gc_stw_init(int sig);
 int ga_gc_stw_signal(void);

@@ -371,6 +371,43 @@ TEST(Pacer, ConsMarkUsesTheWorkersMeasuredTime) {
   EXPECT_EQ(q.ncpu, 2);
 }
 
+TEST(Pacer, ReviseWithoutAGoalAsksAFiniteRatio) {
+  // GOGC off and no memory limit: the goal is UINT64_MAX. As an int64 it
+  // was -1, the heap left clamped to 1 byte, and a 64 KiB debt owed all
+  // the work left (4 TB in the review's reproducer). Now the goal is
+  // INT64_MAX / 2: 96 MiB of work over ~4.6e18 bytes.
+  ga_gc_pacer_t p = pacer(GA_GC_PACER_OFF);
+  p.heap_marked = 64 * MiB;
+  p.last_heap_scan = 96 * MiB;
+  ga_gc_pacer_commit(&p);
+  EXPECT_EQ(ga_gc_pacer_heap_goal(&p), UINT64_MAX);
+  p.heap_live = 100 * MiB;
+  ga_gc_pacer_start_cycle(&p, 0, 2);
+  double expect = (double)(96 * MiB) / (double)(INT64_MAX / 2 - 100 * (int64_t)MiB);
+  EXPECT_NEAR(p.assist_work_per_byte, expect, expect * 1e-9);
+  int64_t bal = -(int64_t)(64 << 10);
+  EXPECT_EQ(ga_gc_pacer_assist_plan(&p, &bal), GA_GC_PACER_OVER_ASSIST_WORK);
+}
+
+TEST(Pacer, FirstCycleWithoutAnEstimateAssumesTheWorstCase) {
+  // No cycle has measured its scan work (expected 0): the goal is not
+  // stretched by a ratio to zero (it divided by zero and turned the
+  // bytes-per-work ratio to ~1e11); the work expected is the worst case,
+  // every scannable byte: 50 MiB left over the heap left before the goal.
+  ga_gc_pacer_t p = pacer(100);
+  p.heap_marked = 32 * MiB;
+  ga_gc_pacer_commit(&p);
+  uint64_t goal = ga_gc_pacer_heap_goal(&p);
+  EXPECT_EQ(goal, 64 * MiB);
+  p.heap_live = 48 * MiB;
+  p.heap_scan = 60 * MiB;
+  ga_gc_pacer_start_cycle(&p, 0, 2);
+  ga_gc_pacer_note_scan_work(&p, 10 * MiB, 0, 0);
+  ga_gc_pacer_revise(&p);
+  EXPECT_NEAR(p.assist_work_per_byte, 50.0 / 16.0, 1e-12);
+  EXPECT_NEAR(p.assist_bytes_per_work, 16.0 / 50.0, 1e-12);
+}
+
 TEST(Pacer, ResetLiveFeedsTheNextGoal) {
   ga_gc_pacer_t p = pacer(100);
   p.heap_live = 50 * MiB;
