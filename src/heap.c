@@ -11,11 +11,8 @@
 
 ga_mutex_t ga_heap_lock = GA_MUTEX_INIT;
 ga_heap_stats_t ga_heap_stats;
-/* Written (atomically) whenever any thread makes or frees a span: on a
- * cache line of its own, away from the read-mostly cycle numbers the
- * allocation and sweep paths test. */
-uint64_t ga_heap_inuse_bytes __attribute__((aligned(64)));
-uint32_t ga_gc_cycle __attribute__((aligned(64)));
+uint64_t ga_heap_inuse_bytes;
+uint32_t ga_gc_cycle;
 uint32_t ga_gc_sweepgen;
 /* Huge spans (one arena group each) are not in the page allocator's
  * arenas; the collector visits them through this list (heap lock). */

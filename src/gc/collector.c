@@ -237,7 +237,7 @@ typedef struct {
   bool paced;
   uint64_t p_marked, p_trigger, p_goal, p_triggered;
   uint64_t cpu0, mark_cpu_ns, fraction_cpu_ns;
-  uint64_t mark_alloc; /* allocated during the mark (summed in the pause) */
+  uint64_t alloc0, mark_alloc; /* allocated in marks before, and during this one */
   double p_cons_mark;
   bool p_measured; /* something was allocated during the mark: cons/mark measured */
   double mark_util; /* background CPU share during the mark */
@@ -465,6 +465,19 @@ static void mark_progress(int64_t work) {
   publish_worker_cpu();
 }
 
+static void sum_allocated(const ga_gc_thread_t *t, void *arg) {
+  *(uint64_t *)arg += __atomic_load_n(&t->gc_allocated, __ATOMIC_RELAXED);
+}
+
+/* Bytes allocated during marks so far, every thread's (the registry lock,
+ * or the world stopped, keeps the list still; the counts are the owners'
+ * and read whole). */
+static uint64_t allocated_in_marks(void) {
+  uint64_t sum = __atomic_load_n(&ga_gc_exited_allocated, __ATOMIC_RELAXED);
+  ga_gc_stw_for_each_thread(sum_allocated, &sum);
+  return sum;
+}
+
 /* Mark start: the heap now is where the cycle started (Go's triggered);
  * the first assist ratio. */
 static void pacer_start(cycle_t *cy, uint64_t now) {
@@ -474,8 +487,8 @@ static void pacer_start(cycle_t *cy, uint64_t now) {
   pacer_sync_live(__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED));
   cycle_credit = 0;
   mark_cpu0 = ga_os_thread_cpu_ns();
-  __atomic_store_n(&ga_gc_exited_allocated, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&ga_gc_exited_unflushed, 0, __ATOMIC_RELAXED);
+  cy->alloc0 = ga_gc_credit ? 0 : allocated_in_marks();
   __atomic_store_n(&ga_gc_worker_cpu_ns, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&ga_gc_fraction_cpu_ns, 0, __ATOMIC_RELAXED);
   ga_gc_pacer_start_cycle(&ga_gc_pacer, now, ncpu);
@@ -525,18 +538,11 @@ static uint64_t mark_roots_running(void) {
   return t;
 }
 
-static void sum_allocated(const ga_gc_thread_t *t, void *arg) {
-  if (t->gc_epoch == ga_gc_cycle) *(uint64_t *)arg += t->gc_allocated;
-}
-
 static void pause_final(void *arg) {
   cycle_t *cy = arg;
   pause_begin(cy);
   /* The world is stopped: every thread's count for this mark holds still. */
-  if (cy->paced && !ga_gc_credit) {
-    cy->mark_alloc = __atomic_load_n(&ga_gc_exited_allocated, __ATOMIC_RELAXED);
-    ga_gc_stw_for_each_thread(sum_allocated, &cy->mark_alloc);
-  }
+  if (cy->paced && !ga_gc_credit) cy->mark_alloc = allocated_in_marks() - cy->alloc0;
   uint64_t t2 = ga_os_nanotime();
   cy->inuse_before = ga_heap_inuse_bytes;
   mark_roots(true);

@@ -283,23 +283,24 @@ static int64_t assist_floor(int64_t *balance) {
 void ga_gc_conc_after_alloc(size_t size) {
   ga_gc_thread_t *self = ga_gc_stw_self();
   if (!self) return;
-  /* The balance is the thread's own and belongs to one cycle (Go resets
-   * every gcAssistBytes at mark start; here the thread notices). */
-  uint32_t cycle = __atomic_load_n(&ga_gc_cycle, __ATOMIC_RELAXED);
-  if (GA_UNLIKELY(self->gc_epoch != cycle)) {
-    self->gc_epoch = cycle;
-    self->gc_balance = 0;
-    self->gc_allocated = 0;
-    self->gc_unflushed = 0;
-  }
   /* Go's heapLive: gross, frees count only at the next cycle. By default
-   * the pacer needs it only at mark termination, which sums the threads'
-   * counts (nothing shared is written per allocation); with credit the
+   * the pacer needs it only at mark termination: the thread's running
+   * total, which the collector sums at mark start and in the final pause
+   * (nothing shared is read or written per allocation); with credit the
    * assist ratio follows it during the mark, in 64 KiB batches per
    * thread. */
   self->gc_allocated += size;
   bool slice = false;
   if (ga_gc_credit) {
+    /* The balance belongs to one cycle (Go resets every gcAssistBytes at
+     * mark start; here the thread notices). Without credit it is only a
+     * debt under ASSIST_MIN, which may carry over. */
+    uint32_t cycle = __atomic_load_n(&ga_gc_cycle, __ATOMIC_RELAXED);
+    if (GA_UNLIKELY(self->gc_epoch != cycle)) {
+      self->gc_epoch = cycle;
+      self->gc_balance = 0;
+      self->gc_unflushed = 0;
+    }
     self->gc_unflushed += size < ((size_t)1 << 30) ? (uint32_t)size : (uint32_t)1 << 30;
     if (self->gc_unflushed >= ALLOC_FLUSH) {
       /* Every byte counts as scannable (the worst case the pacer's

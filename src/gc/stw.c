@@ -156,12 +156,11 @@ static ga_gc_thread_t *alloc_record(void) {
 uint64_t ga_gc_exited_allocated, ga_gc_exited_unflushed;
 
 static void unlink_record(ga_gc_thread_t *t) {
-  /* What it allocated during this cycle's mark still counts for the
-   * pacer (the final pause sums the records that remain). */
-  if (t->gc_epoch == __atomic_load_n(&ga_gc_cycle, __ATOMIC_RELAXED)) {
-    __atomic_fetch_add(&ga_gc_exited_allocated, t->gc_allocated, __ATOMIC_RELAXED);
+  /* What it allocated during marks still counts for the pacer (the
+   * collector sums the records that remain). */
+  __atomic_fetch_add(&ga_gc_exited_allocated, t->gc_allocated, __ATOMIC_RELAXED);
+  if (t->gc_epoch == __atomic_load_n(&ga_gc_cycle, __ATOMIC_RELAXED))
     __atomic_fetch_add(&ga_gc_exited_unflushed, t->gc_unflushed, __ATOMIC_RELAXED);
-  }
   if (t->prev) t->prev->next = t->next;
   else threads = t->next;
   if (t->next) t->next->prev = t->prev;

@@ -79,10 +79,11 @@ typedef struct ga_gc_thread {
    * gc_balance: the thread's assist balance in bytes (Go's gcAssistBytes):
    * allocation during mark debits it, assists and stolen background
    * credit pay it back; valid for the cycle gc_epoch names (ga_gc_cycle
-   * then), forgotten at the next. gc_allocated: bytes allocated during
-   * that cycle's mark (the final pause sums them for the pacer);
-   * gc_unflushed: of which not yet added to the pacer's heap_live (credit
-   * mode only). The thread's own. */
+   * then; credit mode), forgotten at the next. gc_allocated: bytes
+   * allocated during marks, a running total (the collector sums the
+   * records at mark start and in the final pause); gc_unflushed: bytes of
+   * this mark not yet added to the pacer's heap_live (credit mode). The
+   * thread's own. */
   int gc_inop;
   int64_t gc_balance;
   uint64_t gc_allocated;
@@ -96,8 +97,9 @@ typedef struct ga_gc_thread {
   uint64_t entry_regs[6];
 } ga_gc_thread_t;
 
-/* gc_allocated and gc_unflushed of records removed during the current
- * cycle's mark (exited threads); the collector resets both at mark start. */
+/* The gc_allocated totals of removed records (exited threads), and the
+ * gc_unflushed of those removed during the current cycle's mark (reset by
+ * the collector at mark start). */
 extern uint64_t ga_gc_exited_allocated, ga_gc_exited_unflushed;
 
 /* Installs the suspend handler; sig 0 means the default (SIGPWR). Once. */
