@@ -19,17 +19,12 @@
 #include <string.h>
 
 #include "goalloc.h"
+#include "live_index.h"
 
-typedef struct {
-  long tag;
-  void *pad[15];
-} node_t;
-
-#define NODES ((16L << 20) / (long)sizeof(node_t))
+#define NODES ((16L << 20) / (long)sizeof(live_node_t))
 #define THREADS 4
 #define PER_THREAD_MIB 192
 
-static node_t **index_;
 static void *volatile sink[THREADS][16];
 
 static void *mutator(void *arg) {
@@ -38,7 +33,7 @@ static void *mutator(void *arg) {
   for (size_t done = 0; done < (size_t)PER_THREAD_MIB << 20; done += 128) {
     void **p = goalloc_gc_malloc(120);
     if (!p) abort();
-    p[0] = index_[k % NODES]; /* a pointer into the live set: retains nothing new */
+    p[0] = live_index[k % NODES]; /* a pointer into the live set: retains nothing new */
     sink[id][k++ % 16] = p;
   }
   return NULL;
@@ -54,27 +49,12 @@ int main(int argc, char **argv) {
     return 77;
   }
   goalloc_gc_init();
-  goalloc_gc_disable();
-  index_ = goalloc_gc_malloc((size_t)NODES * sizeof *index_);
-  if (!index_) abort();
-  for (long i = 0; i < NODES; i++) {
-    node_t *n = goalloc_gc_malloc(sizeof *n);
-    if (!n) abort();
-    n->tag = i;
-    index_[i] = n;
-  }
-  goalloc_gc_enable();
+  live_index_build(NODES);
   pthread_t t[THREADS];
   for (int i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, mutator, (void *)(long)i);
   for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
 
-  int fails = 0;
-  long intact = 0;
-  for (long i = 0; i < NODES; i++) intact += index_[i]->tag == i;
-  if (intact != NODES) {
-    fprintf(stderr, "FAIL: %ld of %ld live nodes intact\n", intact, NODES);
-    fails++;
-  }
+  int fails = live_index_check(NODES);
   goalloc_gc_stats_t st;
   memset(&st, 0, sizeof st);
   st.struct_size = sizeof st;

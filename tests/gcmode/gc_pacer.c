@@ -30,13 +30,8 @@
 #include <unistd.h>
 
 #include "goalloc.h"
+#include "live_index.h"
 
-typedef struct node {
-  long tag;
-  uint64_t pad[14];
-} node_t;
-
-static node_t **index_;
 static void *volatile sink[64];
 
 static int fails;
@@ -54,7 +49,7 @@ static void garbage(size_t bytes, unsigned *k) {
   for (size_t done = 0; done < bytes; done += 128) {
     void **p = goalloc_gc_malloc(120);
     if (!p) abort();
-    p[0] = index_; /* a pointer to scan (to the live index: retains nothing) */
+    p[0] = live_index; /* a pointer to scan (to the live index: retains nothing) */
     sink[(*k)++ % 64] = p;
   }
 }
@@ -63,22 +58,13 @@ int main(int argc, char **argv) {
   long slow_mib = argc > 1 ? atol(argv[1]) : 96;
   long fast_mib = argc > 2 ? atol(argv[2]) : 256;
   long live_mib = argc > 3 ? atol(argv[3]) : 16;
-  long nodes = (live_mib << 20) / (long)sizeof(node_t);
+  long nodes = (live_mib << 20) / (long)sizeof(live_node_t);
   goalloc_gc_init();
-  /* No cycle while the list is built: its allocation rate would count in
-   * the first cons/mark measurements (the estimate is the maximum of the
+  /* No cycle while the live set is built: its allocation rate would count
+   * in the first cons/mark measurements (the estimate is the maximum of the
    * last five, and cycles that allocate nothing during their mark, as the
    * slow phase's, add none). */
-  goalloc_gc_disable();
-  index_ = goalloc_gc_malloc((size_t)nodes * sizeof *index_);
-  if (!index_) abort();
-  for (long i = 0; i < nodes; i++) {
-    node_t *n = goalloc_gc_malloc(sizeof *n);
-    if (!n) abort();
-    n->tag = i;
-    index_[i] = n;
-  }
-  goalloc_gc_enable();
+  live_index_build(nodes);
   unsigned k = 0;
   fprintf(stderr, "gc_pacer: phase slow\n");
   goalloc_gc_stats_t st;
@@ -90,9 +76,7 @@ int main(int argc, char **argv) {
   garbage((size_t)fast_mib << 20, &k);
   fprintf(stderr, "gc_pacer: end\n");
 
-  long n = 0;
-  for (long i = 0; i < nodes; i++) n += index_[i]->tag == i;
-  CHECK(n == nodes, "%ld of %ld live nodes intact", n, nodes);
+  fails += live_index_check(nodes);
 
   memset(&st, 0, sizeof st);
   st.struct_size = sizeof st;

@@ -23,17 +23,12 @@
 #include <unistd.h>
 
 #include "goalloc.h"
+#include "live_index.h"
 
-typedef struct {
-  long tag;
-  void *pad[15];
-} node_t;
-
-#define NODES ((16L << 20) / (long)sizeof(node_t))
+#define NODES ((16L << 20) / (long)sizeof(live_node_t))
 #define THREADS 1024
 #define PER_THREAD (256 << 10)
 
-static node_t **index_;
 static void *volatile sink[2][16];
 
 static void *mutator(void *arg) {
@@ -41,7 +36,7 @@ static void *mutator(void *arg) {
   for (unsigned k = 0, done = 0; done < PER_THREAD; done += 128, k++) {
     void **p = goalloc_gc_malloc(120);
     if (!p) abort();
-    p[0] = index_[k % NODES];
+    p[0] = live_index[k % NODES];
     sink[id][k % 16] = p;
   }
   return NULL;
@@ -55,30 +50,15 @@ int main(void) {
   }
   close((int)fd);
   goalloc_gc_init();
-  goalloc_gc_disable();
-  index_ = goalloc_gc_malloc((size_t)NODES * sizeof *index_);
-  if (!index_) abort();
-  for (long i = 0; i < NODES; i++) {
-    node_t *n = goalloc_gc_malloc(sizeof *n);
-    if (!n) abort();
-    n->tag = i;
-    index_[i] = n;
-  }
   goalloc_gc_set_percent(10);
-  goalloc_gc_enable();
+  live_index_build(NODES);
   for (int i = 0; i < THREADS; i += 2) {
     pthread_t a, b;
     if (pthread_create(&a, NULL, mutator, (void *)0L) || pthread_create(&b, NULL, mutator, (void *)1L)) abort();
     pthread_join(a, NULL);
     pthread_join(b, NULL);
   }
-  int fails = 0;
-  long intact = 0;
-  for (long i = 0; i < NODES; i++) intact += index_[i]->tag == i;
-  if (intact != NODES) {
-    fprintf(stderr, "FAIL: %ld of %ld live nodes intact\n", intact, NODES);
-    fails++;
-  }
+  int fails = live_index_check(NODES);
   goalloc_gc_stats_t st;
   memset(&st, 0, sizeof st);
   st.struct_size = sizeof st;
