@@ -421,9 +421,10 @@ static void cycle_locked(void *arg) {
  * (ga_heap_inuse_bytes, the unit of the trigger and goal); at mark
  * termination it has grown by what threads allocated during the mark
  * (gross: frees do not count, as in Go; the in-use heap would hide
- * allocation that reuses the spans the last sweep emptied). By default the
- * final pause sums the threads' counts (ga_gc_thread_t.gc_allocated, and
- * ga_gc_exited_allocated for threads gone meanwhile); the scan work is the
+ * allocation that reuses the spans the last sweep emptied). By default it
+ * is the threads' running totals (ga_gc_thread_t.gc_allocated, with
+ * ga_gc_exited_allocated for threads gone) summed in the final pause minus
+ * the same sum at mark start; the scan work is the
  * bytes the markers scanned (ga_gc_mark_stats). Mark termination measures
  * cons/mark from them and from the CPU time the cycle's thread, the slices
  * and the assists had. With GOALLOC_GC_CREDIT the pacer also follows the

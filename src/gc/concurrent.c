@@ -33,9 +33,10 @@
  * their written state stays for a later walk.
  *
  * Assists (Go's gcAssistAlloc): a thread in debt for what it allocated
- * during the mark scans gray objects in proportion (the pacer's ratio; by
- * default at least a byte per byte, which makes the program pay for the
- * pages it dirties: docs/GC.md, "Assists and pacing").
+ * during the mark scans gray objects in proportion: by default (scan work
+ * left / heap left before the goal) + 1, so at least a byte per byte,
+ * which makes the program pay for the pages it dirties (docs/GC.md,
+ * "Assists and pacing"); with credit, the pacer's own ratio.
  * With GOALLOC_GC_CREDIT=1, Go's pacing in full: assists first steal the
  * credit background marking banked, and background marking aims at Go's
  * 25% of the CPU (gcBackgroundUtilization). The cycle's thread marks flat
