@@ -239,6 +239,16 @@ static bool fraction_behind(void) {
 }
 
 static int64_t mark_some(int64_t work, uint64_t *cpu) {
+  /* Most assists find the global gray list empty (the cycle's thread holds
+   * what is gray in its own buffer): no clock read for them. The clock is a
+   * system call, and one inside the gc_inop bracket is a point where the
+   * thread may be preempted while the cycle waits for the bracket. */
+  *cpu = 0;
+  if (!ga_gc_mark_gray_available()) {
+    /* Credit mode: the cycle's drain shares its buffer (gc/mark.c). */
+    if (ga_gc_mark_balance) __atomic_store_n(&ga_gc_mark_hungry, 1, __ATOMIC_RELAXED);
+    return 0;
+  }
   uint64_t t0 = ga_os_thread_cpu_ns();
   ga_gc_work_t w;
   w.n = 0;

@@ -209,6 +209,8 @@ void ga_gc_mark_pointer(uintptr_t v) {
   if (v - RD(ga_arena_lo) < RD(ga_arena_hi) - RD(ga_arena_lo)) mark_value(pause_work, v);
 }
 
+bool ga_gc_mark_gray_available(void) { return __atomic_load_n(&top, __ATOMIC_RELAXED) != 0; }
+
 void (*ga_gc_mark_progress)(int64_t work);
 int ga_gc_mark_hungry;
 bool ga_gc_mark_balance;

@@ -47,6 +47,8 @@ int64_t ga_gc_mark_drain_some(ga_gc_work_t *w, int64_t budget);
 #define GA_GC_PROGRESS_BYTES (256 << 10)
 extern void (*ga_gc_mark_progress)(int64_t work);
 extern int ga_gc_mark_hungry;
+/* Is anything on the global gray list (a racy hint)? */
+bool ga_gc_mark_gray_available(void);
 extern bool ga_gc_mark_balance;
 /* Scans every allocated object of manual scanned spans (uncollectable
  * roots). Concurrently: the spans are listed under the heap lock and
