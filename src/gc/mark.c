@@ -14,8 +14,9 @@
  * reserved from the OS, under gray_lock) when it fills; a marker that runs
  * dry takes half a buffer back (Go's gcWork over the global work-buffer
  * list); with ga_gc_mark_balance (the credit mode), an assist or slice that
- * ran dry makes the cycle's own drain share half its buffer (gcWork.balance). Marking never recurses: a list of millions of nodes costs one slot
- * at a time. The list's pages are given back after each cycle.
+ * ran dry makes the cycle's own drain share half its buffer
+ * (gcWork.balance). Marking never recurses: a list of millions of nodes
+ * costs one slot at a time. The list's pages are given back after each cycle.
  *
  * Two settings (ga_gc_mark_begin):
  *   - in a pause: the world is stopped and the caller holds every allocator
