@@ -435,7 +435,7 @@ static void cycle_locked(void *arg) {
 static int ncpu = 1;
 static int64_t cycle_credit;  /* work the cycle's own drain banked (gc_lock) */
 static uint64_t gc_cpu_ns;    /* CPU time of cycles' threads, since start (gc_lock) */
-static uint64_t mark_cpu0;    /* the cycle thread's CPU time at mark start */
+static uint64_t mark_cpu0;    /* the cycle thread's CPU time at its start (cycle_t.cpu0) */
 static uint64_t fraction_total_ns; /* slices' CPU time, ended cycles (gc_lock) */
 
 static void publish_worker_cpu(void) {
@@ -487,7 +487,7 @@ static void pacer_start(cycle_t *cy, uint64_t now) {
   cy->p_trigger = ga_gc_pacer_trigger(&ga_gc_pacer, &cy->p_goal);
   pacer_sync_live(__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED));
   cycle_credit = 0;
-  mark_cpu0 = ga_os_thread_cpu_ns();
+  mark_cpu0 = cy->cpu0; /* taken at the cycle's start, a moment before */
   __atomic_store_n(&ga_gc_exited_unflushed, 0, __ATOMIC_RELAXED);
   cy->alloc0 = ga_gc_credit ? 0 : allocated_in_marks();
   __atomic_store_n(&ga_gc_worker_cpu_ns, 0, __ATOMIC_RELAXED);
