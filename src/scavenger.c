@@ -24,6 +24,11 @@ static uint64_t cached_pages(void) {
   return __atomic_load_n(&ga_pagecache_pages, __ATOMIC_RELAXED);
 }
 
+/* Set by the collector after each cycle (ga_scavenger_set_goals), in
+ * pages: the retained heap (in use + free resident) it may keep, 0 for
+ * none, and the cap from its memory limit, 0 for none. */
+static uint64_t retain_goal_pages, limit_goal_pages;
+
 static uint64_t excess_pages(void) {
   /* Pages in the threads' page caches are allocated for the page allocator
    * but free for the program: they do not raise the allowance. */
@@ -32,7 +37,24 @@ static uint64_t excess_pages(void) {
   inuse = inuse > cached ? inuse - cached : 0;
   uint64_t free = __atomic_load_n(&ga_pages_stats.free_pages, __ATOMIC_RELAXED);
   uint64_t allowed = inuse * (uint64_t)ga_option(GA_OPT_SCAVENGE_RETAIN) / 100 + FLOOR_PAGES;
+  /* A collected heap grows back to its goal before the next cycle: what
+   * the sweep freed is about to be reused, and releasing it would only
+   * fault it back in. */
+  uint64_t retain = __atomic_load_n(&retain_goal_pages, __ATOMIC_RELAXED);
+  if (retain > inuse && retain - inuse > allowed) allowed = retain - inuse;
+  uint64_t limit = __atomic_load_n(&limit_goal_pages, __ATOMIC_RELAXED);
+  if (limit) {
+    uint64_t under = limit > inuse ? limit - inuse : 0;
+    if (under < allowed) allowed = under;
+  }
   return free > allowed ? free - allowed : 0;
+}
+
+void ga_scavenger_set_goals(uint64_t retain_bytes, uint64_t limit_bytes) {
+  __atomic_store_n(&retain_goal_pages, retain_bytes >> GA_PAGE_SHIFT, __ATOMIC_RELAXED);
+  __atomic_store_n(&limit_goal_pages, limit_bytes ? (limit_bytes >> GA_PAGE_SHIFT) | 1 : 0,
+                   __ATOMIC_RELAXED);
+  ga_scavenger_kick(); /* a lower goal may leave pages to release */
 }
 
 /* What scavenge() gives back to the heap from the threads' page caches

@@ -102,6 +102,8 @@ typedef struct ga_span {
   /* Collector (src/gc/). gcflags is fixed while the span is in use. */
   uint8_t gcflags;       /* GA_SPAN_NOSCAN | GA_SPAN_MANUAL */
   uint8_t sweep_pending; /* sweepBits has bits the owner must apply */
+  uint8_t sweep_empties; /* ...and they free every object: its pages are
+                          * in ga_gc_sweep_owed_bytes until applied */
   uint32_t gcgen;        /* large: ga_gc_cycle when allocated (heap lock) */
   uint32_t sweepgen;     /* small: ga_gc_sweepgen - 2 unswept, - 1 being swept,
                           * = swept (gc/sweep.c); set to the current one when

@@ -12,7 +12,9 @@
 #include "gc/pacer.h"
 
 /* ga_gc_phase: what a cycle is doing. */
-enum { GA_GC_IDLE = 0, GA_GC_MARK = 1, GA_GC_MARK_TERM = 2 };
+/* SETUP: the cycle has begun (the pacer counts allocation from here) but
+ * tracking is being turned on and nothing is gray yet: no assists. */
+enum { GA_GC_IDLE = 0, GA_GC_MARK = 1, GA_GC_MARK_TERM = 2, GA_GC_MARK_SETUP = 3 };
 extern int ga_gc_phase;
 /* The pacer (gc/pacer.h; collector.c owns it): assists read its ratio and
  * bank or steal its credit, allocation during the mark grows its heap_live. */

@@ -223,6 +223,12 @@ bool ga_gc_dirty_reset(uintptr_t lo, size_t len) {
   return uffd_wp(lo, len, true);
 }
 
+bool ga_gc_dirty_suspend(uintptr_t lo, size_t len) {
+  if (ga_gc_dirty_mode() != GA_GC_DIRTY_UFFD) return true;
+  len = (len + PAGE - 1) & ~(PAGE - 1);
+  return uffd_wp(lo, len, false);
+}
+
 size_t ga_gc_dirty_collect(uintptr_t lo, size_t len, ga_gc_dirty_fn fn, void *arg) {
   uintptr_t hi = (lo + len + PAGE - 1) & ~(PAGE - 1);
   lo &= ~(PAGE - 1);

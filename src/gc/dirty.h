@@ -65,6 +65,9 @@ bool ga_gc_dirty_track(uintptr_t lo, size_t len);
 bool ga_gc_dirty_untrack(uintptr_t lo, size_t len);
 /* Starts an epoch: forgets earlier writes in [lo, lo+len). */
 bool ga_gc_dirty_reset(uintptr_t lo, size_t len);
+/* Ends one: writes to [lo, lo+len) are no longer recorded (nor fault)
+ * until the next reset. */
+bool ga_gc_dirty_suspend(uintptr_t lo, size_t len);
 /* Reports the pages of [lo, lo+len) written since the last reset/collect
  * as maximal runs [start, end), and protects them again. Returns the number
  * of pages reported. */

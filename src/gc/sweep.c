@@ -196,7 +196,15 @@ static bool owned_garbage(ga_span_t *s, bool leak) {
   if (!any) return false;
   note_garbage(s, g, leak);
   if (leak) return false;
-  for (uint32_t w = 0; w < nwords; w++) s->sweepBits[w] |= g[w];
+  bool empties = true;
+  for (uint32_t w = 0; w < nwords; w++) {
+    s->sweepBits[w] |= g[w];
+    empties &= (__atomic_load_n(&s->allocBits[w], __ATOMIC_RELAXED) & ~s->sweepBits[w]) == 0;
+  }
+  if (empties && !s->sweep_empties) {
+    s->sweep_empties = 1;
+    __atomic_fetch_add(&ga_gc_sweep_owed_bytes, s->npages * GA_PAGE_SIZE, __ATOMIC_RELAXED);
+  }
   __atomic_store_n(&s->sweep_pending, 1, __ATOMIC_RELAXED);
   return true;
 }
@@ -449,7 +457,15 @@ void ga_gc_sweep_after(ga_gc_sweep_ctx_t *ctx) {
   }
 }
 
+uint64_t ga_gc_sweep_owed_bytes;
+
+void ga_gc_sweep_forget_owed(ga_span_t *s) {
+  if (__atomic_exchange_n(&s->sweep_empties, 0, __ATOMIC_RELAXED))
+    __atomic_fetch_sub(&ga_gc_sweep_owed_bytes, s->npages * GA_PAGE_SIZE, __ATOMIC_RELAXED);
+}
+
 static void sweep_forget(ga_span_t *s) {
+  ga_gc_sweep_forget_owed(s);
   __atomic_store_n(&s->sweep_pending, 0, __ATOMIC_RELAXED);
   memset(s->sweepBits, 0, sizeof s->sweepBits);
 }

@@ -20,6 +20,15 @@ typedef struct {
 } ga_gc_sweep_stats_t;
 extern ga_gc_sweep_stats_t ga_gc_sweep_stats;
 
+/* Pages of owned spans whose computed garbage frees every object, not yet
+ * applied by their owners (who do it at their next slow path): in use for
+ * the heap, free for the trigger (collector.c). Without it, a cycle that
+ * ended with the program's garbage still owed started the next one at
+ * once (gc_pacer: every other cycle began at 3/64 of the way to the goal). */
+extern uint64_t ga_gc_sweep_owed_bytes;
+/* The span's garbage was applied, or the span is remade: not owed. */
+void ga_gc_sweep_forget_owed(ga_span_t *s);
+
 bool ga_gc_sweep_begin(ga_gc_sweep_ctx_t *ctx);
 /* In the pause, after marking (every allocator lock held). */
 void ga_gc_sweep_pause(ga_gc_sweep_ctx_t *ctx);
