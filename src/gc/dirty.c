@@ -111,13 +111,15 @@ static bool uffd_unregister(uintptr_t lo, size_t len) {
 /* PAGEMAP_SCAN over [lo, hi): calls fn per written run and adds its pages
  * to *pages; false, with *stopped where the kernel gave up, on error. */
 static bool scan(uintptr_t lo, uintptr_t hi, ga_gc_dirty_fn fn, void *arg, size_t *pages,
-                 uintptr_t *stopped) {
+                 uintptr_t *stopped, bool rearm) {
   struct ga_page_region vec[VEC_LEN];
   struct ga_pm_scan_arg a;
   while (lo < hi) {
     memset(&a, 0, sizeof a);
     a.size = sizeof a;
-    a.flags = GA_PM_SCAN_WP_MATCHING | GA_PM_SCAN_CHECK_WPASYNC;
+    /* Re-protecting costs a page-table update and a TLB flush on every
+     * CPU per written run; a last look (peek) only reads. */
+    a.flags = rearm ? GA_PM_SCAN_WP_MATCHING | GA_PM_SCAN_CHECK_WPASYNC : GA_PM_SCAN_CHECK_WPASYNC;
     a.start = lo;
     a.end = hi;
     a.vec = (uint64_t)(uintptr_t)vec;
@@ -144,7 +146,7 @@ static bool scan(uintptr_t lo, uintptr_t hi, ga_gc_dirty_fn fn, void *arg, size_
 static long probe_scan(uintptr_t lo, uintptr_t hi) {
   size_t pages = 0;
   uintptr_t stopped;
-  return scan(lo, hi, NULL, NULL, &pages, &stopped) ? (long)pages : -1;
+  return scan(lo, hi, NULL, NULL, &pages, &stopped, true) ? (long)pages : -1;
 }
 
 static const char *probe(void) {
@@ -229,20 +231,28 @@ bool ga_gc_dirty_suspend(uintptr_t lo, size_t len) {
   return uffd_wp(lo, len, false);
 }
 
-size_t ga_gc_dirty_collect(uintptr_t lo, size_t len, ga_gc_dirty_fn fn, void *arg) {
+static size_t collect(uintptr_t lo, size_t len, ga_gc_dirty_fn fn, void *arg, bool rearm) {
   uintptr_t hi = (lo + len + PAGE - 1) & ~(PAGE - 1);
   lo &= ~(PAGE - 1);
   if (lo >= hi) return 0;
   if (ga_gc_dirty_mode() == GA_GC_DIRTY_UFFD) {
     uintptr_t stopped;
     size_t pages = 0;
-    if (scan(lo, hi, fn, arg, &pages, &stopped)) return pages;
+    if (scan(lo, hi, fn, arg, &pages, &stopped, rearm)) return pages;
     /* An untracked page, or the ioctl failed: the rest is "all dirty". */
     if (fn) fn(stopped, hi, arg);
     return pages + (size_t)((hi - stopped) / PAGE);
   }
   if (fn) fn(lo, hi, arg);
   return (hi - lo) / PAGE;
+}
+
+size_t ga_gc_dirty_collect(uintptr_t lo, size_t len, ga_gc_dirty_fn fn, void *arg) {
+  return collect(lo, len, fn, arg, true);
+}
+
+size_t ga_gc_dirty_peek(uintptr_t lo, size_t len, ga_gc_dirty_fn fn, void *arg) {
+  return collect(lo, len, fn, arg, false);
 }
 
 void ga_gc_dirty_atfork_child(void) {

@@ -72,6 +72,9 @@ bool ga_gc_dirty_suspend(uintptr_t lo, size_t len);
  * as maximal runs [start, end), and protects them again. Returns the number
  * of pages reported. */
 size_t ga_gc_dirty_collect(uintptr_t lo, size_t len, ga_gc_dirty_fn fn, void *arg);
+/* The same without protecting them again: the epoch's last look, after
+ * which the caller resets or suspends tracking. */
+size_t ga_gc_dirty_peek(uintptr_t lo, size_t len, ga_gc_dirty_fn fn, void *arg);
 
 void ga_gc_dirty_atfork_child(void);
 

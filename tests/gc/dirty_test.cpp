@@ -20,12 +20,13 @@ namespace {
 constexpr size_t kPage = 4096;
 constexpr size_t kRegion = 64u << 20;
 
-std::set<size_t> collect_pages(uintptr_t base, size_t len, size_t *reported = nullptr) {
+std::set<size_t> collect_pages(uintptr_t base, size_t len, size_t *reported = nullptr,
+                               bool peek = false) {
   struct Ctx {
     uintptr_t base;
     std::set<size_t> pages;
   } c = {base, {}};
-  size_t n = ga_gc_dirty_collect(
+  size_t n = (peek ? ga_gc_dirty_peek : ga_gc_dirty_collect)(
       base, len,
       [](uintptr_t lo, uintptr_t hi, void *p) {
         Ctx *c = static_cast<Ctx *>(p);
@@ -118,6 +119,32 @@ TEST_F(Dirty, ExactlyTheWrittenPages) {
   mem[101 * kPage] = 1;
   EXPECT_EQ(collect_pages(base, kRegion), (std::set<size_t>{100, 101}));
   EXPECT_TRUE(collect_pages(base, kRegion).empty());
+  ASSERT_TRUE(ga_gc_dirty_untrack(base, kRegion));
+}
+
+// The final pause's look: the written pages, left written (a second peek
+// sees them again); suspending ends the epoch: writes after it are not
+// recorded (nor fault) until the next reset, which starts recording again.
+TEST_F(Dirty, PeekLeavesPagesWrittenAndSuspendStopsRecording) {
+  for (size_t p = 0; p < 16; p++) mem[p * kPage] = 1;
+  ASSERT_TRUE(ga_gc_dirty_track(base, kRegion));
+  mem[3 * kPage] = 2;
+  mem[9 * kPage] = 2;
+  const std::set<size_t> want = {3, 9};
+  size_t n = 0;
+  EXPECT_EQ(collect_pages(base, kRegion, &n, true), want);
+  EXPECT_EQ(n, 2u);
+  EXPECT_EQ(collect_pages(base, kRegion, nullptr, true), want) << "peek re-protected them";
+
+  ASSERT_TRUE(ga_gc_dirty_suspend(base, kRegion));
+  // Every populated page now reads as written: none is protected.
+  std::set<size_t> all = collect_pages(base, kRegion, nullptr, true);
+  for (size_t p = 0; p < 16; p++) EXPECT_TRUE(all.count(p)) << "page " << p << " still protected";
+
+  ASSERT_TRUE(ga_gc_dirty_reset(base, kRegion));
+  EXPECT_TRUE(collect_pages(base, kRegion, nullptr, true).empty());
+  mem[5 * kPage] = 3;
+  EXPECT_EQ(collect_pages(base, kRegion), (std::set<size_t>{5}));
   ASSERT_TRUE(ga_gc_dirty_untrack(base, kRegion));
 }
 
