@@ -4,6 +4,7 @@
 
 #include "arena.h"
 #include "fixalloc.h"
+#include "gc/sweep.h"
 #include "pagecache.h"
 #include "pagealloc.h"
 #include "scavenger.h"
@@ -139,6 +140,9 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
 
 static void free_span(ga_span_t *s, bool cached) {
   if (s->tinyref) ga_tiny_span_release(s);
+  /* Every path applies a span's pending garbage before freeing it (which
+   * clears this); one that did not must not leave its pages counted. */
+  if (GA_UNLIKELY(s->sweep_empties)) ga_gc_sweep_forget_owed(s);
   ga_mutex_lock(&ga_heap_lock);
   if (cached) {
     /* Out of the page cache's counts in the same critical section as out

@@ -26,8 +26,9 @@ static uint64_t cached_pages(void) {
 
 /* Set by the collector after each cycle (ga_scavenger_set_goals), in
  * pages: the retained heap (in use + free resident) it may keep, 0 for
- * none, and the cap from its memory limit, 0 for none. */
-static uint64_t retain_goal_pages, limit_goal_pages;
+ * none; by how much of the in-use heap it grows before the next cycle, in
+ * percent; and the cap from its memory limit, 0 for none. */
+static uint64_t retain_goal_pages, limit_goal_pages, growth_percent;
 
 static uint64_t excess_pages(void) {
   /* Pages in the threads' page caches are allocated for the page allocator
@@ -41,7 +42,15 @@ static uint64_t excess_pages(void) {
    * the sweep freed is about to be reused, and releasing it would only
    * fault it back in. */
   uint64_t retain = __atomic_load_n(&retain_goal_pages, __ATOMIC_RELAXED);
-  if (retain > inuse && retain - inuse > allowed) allowed = retain - inuse;
+  if (retain > inuse) {
+    /* Only what the heap grows back into: a heap that shrank through
+     * free(), not through a cycle, may not grow back at all, and no cycle
+     * may come to lower the goal (gc_collect_thread_churn kept 400 MB). */
+    uint64_t room = retain - inuse;
+    uint64_t grow = inuse * __atomic_load_n(&growth_percent, __ATOMIC_RELAXED) / 100;
+    if (room > grow) room = grow;
+    if (room > allowed) allowed = room;
+  }
   uint64_t limit = __atomic_load_n(&limit_goal_pages, __ATOMIC_RELAXED);
   if (limit) {
     uint64_t under = limit > inuse ? limit - inuse : 0;
@@ -50,7 +59,8 @@ static uint64_t excess_pages(void) {
   return free > allowed ? free - allowed : 0;
 }
 
-void ga_scavenger_set_goals(uint64_t retain_bytes, uint64_t limit_bytes) {
+void ga_scavenger_set_goals(uint64_t retain_bytes, uint64_t growth, uint64_t limit_bytes) {
+  __atomic_store_n(&growth_percent, growth, __ATOMIC_RELAXED);
   __atomic_store_n(&retain_goal_pages, retain_bytes >> GA_PAGE_SHIFT, __ATOMIC_RELAXED);
   __atomic_store_n(&limit_goal_pages, limit_bytes ? (limit_bytes >> GA_PAGE_SHIFT) | 1 : 0,
                    __ATOMIC_RELAXED);

@@ -13,8 +13,9 @@
  * gcPaceScavenger): after each cycle the collector sets the retained heap
  * it may keep, the heap in use at the last mark's end scaled by how the
  * goal moved, plus 10%, so the pages a sweep frees stay resident for the
- * allocation that will refill them before the next cycle; and with a
- * memory limit, 95% of it as a cap on the retained heap.
+ * allocation that will refill them before the next cycle, but never more
+ * free pages than the in-use heap grows by before a cycle (GOGC% + 10%);
+ * and with a memory limit, 95% of it as a cap on the retained heap.
  *
  * The thread is started lazily on the first kick after the library
  * constructor ran (a malloc library must not start threads inside ld.so's
@@ -32,9 +33,10 @@ void ga_scavenger_kick(void);
  * allocator's state is whole (the end of free's slow paths), since starting a
  * thread allocates. */
 void ga_scavenger_start_pending(void);
-/* The collector's goals, in bytes: the retained heap (in use + free
- * resident) to keep at least, and at most (0 for either: none). */
-void ga_scavenger_set_goals(uint64_t retain_bytes, uint64_t limit_bytes);
+/* The collector's goals: the retained heap (in use + free resident) to
+ * keep at least, in bytes, with at most growth percent of the in-use heap
+ * free; and at most limit_bytes retained (0 for retain or limit: none). */
+void ga_scavenger_set_goals(uint64_t retain_bytes, uint64_t growth, uint64_t limit_bytes);
 /* Returns all free pages to the OS; the number of bytes released. */
 size_t ga_scavenge_all(void);
 extern uint64_t ga_scavenged_total;

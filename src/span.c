@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "arena.h"
-#include "gc/sweep.h"
 
 ga_span_t ga_empty_span = {.state = GA_SPAN_INUSE};
 
@@ -18,7 +17,6 @@ void ga_span_init_small(ga_span_t *s, unsigned spanclass) {
   if (s->gcflags == GA_SPAN_MANUAL)
     ga_arena_note_manual_scanned(s->base, s->base + s->npages * GA_PAGE_SIZE);
   s->sweep_pending = 0;
-  if (s->sweep_empties) ga_gc_sweep_forget_owed(s);
   memset(s->gcmarkBits, 0, sizeof s->gcmarkBits);
   memset(s->sweepBits, 0, sizeof s->sweepBits);
   s->elemsize = ga_class_size[sc];

@@ -624,8 +624,8 @@ static void cycle_concurrent(cycle_t *cy) {
   ga_gc_mark_drain(NULL);
   cy->conc_ns = ga_os_nanotime() - t1;
   ga_gc_roots_with_loader_locked(pause_final, cy);
+  pacer_end(cy); /* before the end's unprotect walk, which is not marking */
   ga_gc_conc_end();
-  pacer_end(cy);
   cy->ok = true;
 }
 
@@ -669,15 +669,19 @@ static void pace_scavenger(uint64_t inuse_at_mark_end, uint64_t last_goal) {
   uint64_t retain = 0, limit = 0;
   if (ga_gc_pacer.gc_percent >= 0 && last_goal && goal < UINT64_MAX / 4) {
     double r = (double)inuse_at_mark_end * ((double)goal / (double)last_goal) * 1.1;
-    retain = r < (double)(UINT64_MAX / 4) ? (uint64_t)r : UINT64_MAX / 4;
+    /* A cycle that began far past its goal (the first, one after the
+     * collector was disabled) would scale by a hundredfold. */
+    double cap = (double)(goal > inuse_at_mark_end ? goal : inuse_at_mark_end) * 1.1;
+    retain = (uint64_t)(r < cap ? r : cap);
   }
   uint64_t keep = retain > prev_retain ? retain : prev_retain;
   prev_retain = retain;
   retain = keep;
+  uint64_t growth = ga_gc_pacer.gc_percent >= 0 ? (uint64_t)ga_gc_pacer.gc_percent * 11 / 10 + 10 : 0;
   if (ga_gc_pacer.memory_limit != GA_GC_PACER_NO_LIMIT)
     limit = (uint64_t)((double)ga_gc_pacer.memory_limit * 0.95);
   if (!limit && ga_gc_pacer.memory_limit != GA_GC_PACER_NO_LIMIT) limit = 1;
-  ga_scavenger_set_goals(retain, limit);
+  ga_scavenger_set_goals(retain, growth, limit);
 }
 
 /* GOALLOC_GCTRACE=1: one line per cycle, in the spirit of Go's
@@ -1037,6 +1041,7 @@ static void periodic_start(void) {
 static void arm_auto(void) {
   ga_gc_auto = constructed && ga_gc_mode && ga_gc_mode != GOALLOC_GC_LEAK && ga_gc_pacer.gc_percent >= 0;
   if (ga_gc_auto) periodic_start();
+  else ga_scavenger_set_goals(0, 0, 0); /* no cycle will come to move them */
 }
 
 static void enable(int mode) {

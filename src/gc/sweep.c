@@ -199,7 +199,9 @@ static bool owned_garbage(ga_span_t *s, bool leak) {
   bool empties = true;
   for (uint32_t w = 0; w < nwords; w++) {
     s->sweepBits[w] |= g[w];
-    empties &= (__atomic_load_n(&s->allocBits[w], __ATOMIC_RELAXED) & ~s->sweepBits[w]) == 0;
+    /* allocBits holds 1s past nelems (span.c): only real slots count. */
+    uint64_t valid = w + 1 == nwords && s->nelems % 64 ? ((uint64_t)1 << (s->nelems % 64)) - 1 : ~(uint64_t)0;
+    empties &= (__atomic_load_n(&s->allocBits[w], __ATOMIC_RELAXED) & valid & ~s->sweepBits[w]) == 0;
   }
   if (empties && !s->sweep_empties) {
     s->sweep_empties = 1;

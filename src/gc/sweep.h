@@ -26,7 +26,7 @@ extern ga_gc_sweep_stats_t ga_gc_sweep_stats;
  * ended with the program's garbage still owed started the next one at
  * once (gc_pacer: every other cycle began at 3/64 of the way to the goal). */
 extern uint64_t ga_gc_sweep_owed_bytes;
-/* The span's garbage was applied, or the span is remade: not owed. */
+/* The span's garbage was applied, or the span is freed: not owed. */
 void ga_gc_sweep_forget_owed(ga_span_t *s);
 
 bool ga_gc_sweep_begin(ga_gc_sweep_ctx_t *ctx);
