@@ -45,7 +45,8 @@ static uint64_t excess_pages(void) {
   if (retain > inuse) {
     /* Only what the heap grows back into: a heap that shrank through
      * free(), not through a cycle, may not grow back at all, and no cycle
-     * may come to lower the goal (gc_collect_thread_churn kept 400 MB). */
+     * may come to lower the goal (a program that freed 400 MB after a
+     * cycle kept all of it resident; gc_collect_thread_churn). */
     uint64_t room = retain - inuse;
     uint64_t grow = inuse * __atomic_load_n(&growth_percent, __ATOMIC_RELAXED) / 100;
     if (room > grow) room = grow;

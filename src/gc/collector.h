@@ -28,9 +28,9 @@ void ga_gc_init_from_options(void);
 /* From malloc.c's constructor: libc is up, threads may register. */
 void ga_gc_constructor(void);
 void ga_gc_collect_auto(void);
+extern uint64_t ga_gc_sweep_owed_bytes; /* gc/sweep.h */
 /* Called where the caller's cache is consistent (never inside a busy
  * section, cache.h). */
-extern uint64_t ga_gc_sweep_owed_bytes; /* gc/sweep.h */
 static inline void ga_gc_poll(void) {
   uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
   uint64_t owed = __atomic_load_n(&ga_gc_sweep_owed_bytes, __ATOMIC_RELAXED);

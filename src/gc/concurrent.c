@@ -211,8 +211,9 @@ void ga_gc_conc_rescan_final(void) {
 void ga_gc_conc_end(void) {
   /* Between cycles nothing needs the writes: without this, every page the
    * program writes after the final pause would take a write-protect fault
-   * (a hypervisor exit on a VM) until the next cycle's reset. GCBench at
-   * 64 MiB: ... */
+   * (a hypervisor exit on a VM) until the next cycle's reset (GCBench at
+   * 64 MiB, with the scavenger's goal already in: page faults 310k ->
+   * 170k, wall 4.5 -> 3.4 s; gc_quiet_pages). */
   if (snapshot(true))
     for (size_t i = 0; i < nranges; i++)
       if (ranges[i].a->gc_tracked) ga_gc_dirty_suspend(ranges[i].lo, ranges[i].hi - ranges[i].lo);

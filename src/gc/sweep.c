@@ -203,8 +203,8 @@ static bool owned_garbage(ga_span_t *s, bool leak) {
     uint64_t valid = w + 1 == nwords && s->nelems % 64 ? ((uint64_t)1 << (s->nelems % 64)) - 1 : ~(uint64_t)0;
     empties &= (__atomic_load_n(&s->allocBits[w], __ATOMIC_RELAXED) & valid & ~s->sweepBits[w]) == 0;
   }
-  if (empties && !s->sweep_empties) {
-    s->sweep_empties = 1;
+  if (empties && !__atomic_load_n(&s->sweep_empties, __ATOMIC_RELAXED)) {
+    __atomic_store_n(&s->sweep_empties, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&ga_gc_sweep_owed_bytes, s->npages * GA_PAGE_SIZE, __ATOMIC_RELAXED);
   }
   __atomic_store_n(&s->sweep_pending, 1, __ATOMIC_RELAXED);
