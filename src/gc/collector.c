@@ -678,9 +678,10 @@ static void pace_scavenger(uint64_t inuse_at_mark_end, uint64_t last_goal) {
   prev_retain = retain;
   retain = keep;
   uint64_t growth = ga_gc_pacer.gc_percent >= 0 ? (uint64_t)ga_gc_pacer.gc_percent * 11 / 10 + 10 : 0;
-  if (ga_gc_pacer.memory_limit != GA_GC_PACER_NO_LIMIT)
+  if (ga_gc_pacer.memory_limit != GA_GC_PACER_NO_LIMIT) {
     limit = (uint64_t)((double)ga_gc_pacer.memory_limit * 0.95);
-  if (!limit && ga_gc_pacer.memory_limit != GA_GC_PACER_NO_LIMIT) limit = 1;
+    if (!limit) limit = 1; /* 0 would mean no limit */
+  }
   ga_scavenger_set_goals(retain, growth, limit);
 }
 
@@ -946,9 +947,9 @@ void ga_gc_collect_auto(void) {
     ga_gc_park_if_stopping();
     ga_cache_sweep(c);
   }
-  uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
-  uint64_t owed = __atomic_load_n(&ga_gc_sweep_owed_bytes, __ATOMIC_RELAXED);
-  if ((owed < inuse ? inuse - owed : 0) < __atomic_load_n(&ga_gc_trigger, __ATOMIC_RELAXED)) return;
+  if (ga_gc_trigger_heap(__atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED)) <
+      __atomic_load_n(&ga_gc_trigger, __ATOMIC_RELAXED))
+    return;
   if (concurrent) {
     if (__atomic_load_n(&kick_pending, __ATOMIC_ACQUIRE)) {
       /* Past the goal and the requested cycle has not begun marking: the

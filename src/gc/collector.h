@@ -29,12 +29,17 @@ void ga_gc_init_from_options(void);
 void ga_gc_constructor(void);
 void ga_gc_collect_auto(void);
 extern uint64_t ga_gc_sweep_owed_bytes; /* gc/sweep.h */
+/* The in-use heap the trigger compares: without the pages of owned spans
+ * the last sweep emptied and their owners have not applied yet. */
+static inline uint64_t ga_gc_trigger_heap(uint64_t inuse) {
+  uint64_t owed = __atomic_load_n(&ga_gc_sweep_owed_bytes, __ATOMIC_RELAXED);
+  return owed < inuse ? inuse - owed : 0;
+}
 /* Called where the caller's cache is consistent (never inside a busy
  * section, cache.h). */
 static inline void ga_gc_poll(void) {
   uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
-  uint64_t owed = __atomic_load_n(&ga_gc_sweep_owed_bytes, __ATOMIC_RELAXED);
-  if (GA_UNLIKELY((owed < inuse ? inuse - owed : 0) >= __atomic_load_n(&ga_gc_trigger, __ATOMIC_RELAXED) ||
+  if (GA_UNLIKELY(ga_gc_trigger_heap(inuse) >= __atomic_load_n(&ga_gc_trigger, __ATOMIC_RELAXED) ||
                   inuse >= __atomic_load_n(&ga_gc_hard_limit, __ATOMIC_RELAXED)))
     ga_gc_collect_auto();
 }
