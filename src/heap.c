@@ -13,6 +13,7 @@
 ga_mutex_t ga_heap_lock = GA_MUTEX_INIT;
 ga_heap_stats_t ga_heap_stats;
 uint64_t ga_heap_inuse_bytes;
+uint64_t ga_heap_inuse_peak;
 uint32_t ga_gc_cycle;
 uint32_t ga_gc_sweepgen;
 /* Huge spans (one arena group each) are not in the page allocator's
@@ -26,6 +27,22 @@ static ga_arena_t *deferred_huge;
  * page cache splits a span (ga_heap_split_cached): relaxed atomics. */
 #define STAT_ADD(f, v) __atomic_fetch_add(&ga_heap_stats.f, (uint64_t)(v), __ATOMIC_RELAXED)
 static ga_fixalloc_t span_fixalloc = GA_FIXALLOC_INIT(sizeof(ga_span_t));
+
+/* Heap lock held: the only writers of ga_heap_inuse_bytes. */
+static void inuse_add(uint64_t bytes) {
+  uint64_t v = ga_heap_inuse_bytes + bytes;
+  __atomic_store_n(&ga_heap_inuse_bytes, v, __ATOMIC_RELAXED);
+  if (v > __atomic_load_n(&ga_heap_inuse_peak, __ATOMIC_RELAXED))
+    __atomic_store_n(&ga_heap_inuse_peak, v, __ATOMIC_RELAXED);
+}
+
+uint64_t ga_heap_take_inuse_peak(void) {
+  /* Without the heap lock: a raise racing with the reset is lost, which
+   * only makes the next peak a little lower. */
+  uint64_t now = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
+  uint64_t peak = __atomic_exchange_n(&ga_heap_inuse_peak, now, __ATOMIC_RELAXED);
+  return peak > now ? peak : now;
+}
 
 static void record(ga_span_t *s, uintptr_t base, size_t npages) {
   s->base = base;
@@ -101,8 +118,7 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
     /* Born swept (gc/sweep.c): the pause that bumps the generation holds
      * the heap lock. */
     __atomic_store_n(&s->sweepgen, ga_gc_sweepgen, __ATOMIC_RELEASE);
-    __atomic_store_n(&ga_heap_inuse_bytes, ga_heap_inuse_bytes + s->npages * GA_PAGE_SIZE,
-                     __ATOMIC_RELAXED);
+    inuse_add(s->npages * GA_PAGE_SIZE);
     if (spanclass == 0) {
       s->gcgen = UINT32_MAX; /* young until ga_large_alloc has the pointer: gc/sweep.c */
       s->gcflags = 0;
@@ -196,8 +212,7 @@ bool ga_heap_grow_large(ga_span_t *s, size_t npages) {
   if (ok) {
     ga_arena_set_spans(s->base + s->npages * GA_PAGE_SIZE, npages - s->npages, s);
     STAT_ADD(large_pages, npages - s->npages);
-    __atomic_store_n(&ga_heap_inuse_bytes,
-                     ga_heap_inuse_bytes + (npages - s->npages) * GA_PAGE_SIZE, __ATOMIC_RELAXED);
+    inuse_add((npages - s->npages) * GA_PAGE_SIZE);
     uintptr_t old_end = s->base + s->npages * GA_PAGE_SIZE;
     s->npages = npages;
     /* For the collector's written-page walks (arena.h): the new part

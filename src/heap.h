@@ -70,6 +70,11 @@ void ga_heap_for_each_huge_span(void (*fn)(ga_span_t *s, void *arg), void *arg);
 /* Bytes of pages in in-use spans (written under the heap lock, read racily
  * by the collector's trigger). */
 extern uint64_t ga_heap_inuse_bytes;
+/* The highest ga_heap_inuse_bytes since the last ga_heap_take_inuse_peak
+ * (the collector's scavenger pacing: the heap reaches that again each
+ * cycle). */
+extern uint64_t ga_heap_inuse_peak;
+uint64_t ga_heap_take_inuse_peak(void);
 
 /* fork: the child resets every heap-level lock. */
 void ga_heap_lock_all(void);
