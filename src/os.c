@@ -203,6 +203,17 @@ void ga_os_unuse(void *p, size_t size) {
   madvise(p, size, MADV_DONTNEED);
 }
 
+#define GA_MADV_POPULATE_WRITE 23 /* Linux 5.14; older headers lack it */
+static int populate_broken;
+
+void ga_os_populate(void *p, size_t size) {
+  if (__atomic_load_n(&populate_broken, __ATOMIC_RELAXED)) return;
+  int saved = errno;
+  if (madvise(p, size, GA_MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+    __atomic_store_n(&populate_broken, 1, __ATOMIC_RELAXED); /* an older kernel */
+  errno = saved;
+}
+
 int ga_os_open_proc(const char *name) {
   char path[64];
   ga_snprintf(path, sizeof path, "/proc/thread-self/%s", name);

@@ -38,6 +38,10 @@ void ga_os_registry_unlock(void);
 void ga_os_registry_reset(void);
 /* Gives the pages back: afterwards they read as zero and leave the RSS. */
 void ga_os_unuse(void *p, size_t size);
+/* Makes fresh pages resident in one call (MADV_POPULATE_WRITE, Linux
+ * 5.14), where the program would otherwise take a fault per page; does
+ * nothing where the kernel lacks it. */
+void ga_os_populate(void *p, size_t size);
 /* Copies [src, src+n) of this process's memory to dst without faulting
  * (process_vm_readv): returns the bytes copied before the first unreadable
  * one (0 if src itself is unmapped), or -errno if the call itself was

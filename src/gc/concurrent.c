@@ -156,11 +156,35 @@ bool ga_gc_conc_available(void) {
   return ga_gc_dirty_init() && ga_gc_dirty_mode() == GA_GC_DIRTY_UFFD;
 }
 
+uint32_t ga_gc_open_epoch;
+static int opening;
+
+#define OPEN_PAGES ((size_t)(2 << 20) >> GA_PAGE_SHIFT)
+#define OPEN_MIN ((size_t)64 << 10) /* below it an ioctl costs more than the faults */
+
+uintptr_t ga_gc_conc_open_run(uintptr_t base, size_t npages) {
+  ga_arena_t *a = ga_arena_of(base);
+  if (!a || a->huge || !__atomic_load_n(&opening, __ATOMIC_RELAXED)) return 0;
+  uintptr_t end = base + npages * GA_PAGE_SIZE;
+  uint32_t epoch = __atomic_load_n(&ga_gc_open_epoch, __ATOMIC_RELAXED);
+  if (a->gc_open_epoch == epoch && base >= a->gc_open_lo && end <= a->gc_open_hi) return 0;
+  uintptr_t hi = npages < OPEN_PAGES ? ga_pages_free_run_end(end, OPEN_PAGES - npages) : end;
+  if (hi - base < OPEN_MIN) return 0;
+  a->gc_open_lo = base;
+  a->gc_open_hi = hi;
+  a->gc_open_epoch = epoch;
+  return hi;
+}
+
+void ga_gc_conc_open(uintptr_t lo, uintptr_t hi) { ga_gc_dirty_open(lo, hi - lo); }
+
 bool ga_gc_conc_begin(void) {
   /* In a fork child the descriptors are new (gc/dirty re-probes): without
    * precise tracking the cycle must not be concurrent. */
   if (!ga_gc_dirty_init()) return false;
   ga_heap_defer_unmap(true);
+  __atomic_add_fetch(&ga_gc_open_epoch, 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&opening, 1, __ATOMIC_RELAXED);
   if (!snapshot(true)) return false;
   for (size_t i = 0; i < nranges; i++) {
     range_t *r = &ranges[i];
@@ -176,6 +200,7 @@ bool ga_gc_conc_begin(void) {
 
 size_t ga_gc_conc_preclean(ga_gc_work_t *w) {
   size_t pages = 0;
+  __atomic_store_n(&opening, 0, __ATOMIC_RELAXED);
   if (!snapshot(true)) return 0;
   for (size_t i = 0; i < nranges; i++) {
     range_t *r = &ranges[i];
@@ -255,15 +280,16 @@ static bool fraction_behind(void) {
   return (double)have < goal * (double)elapsed;
 }
 
-static int64_t mark_some(int64_t work, uint64_t *cpu) {
+static int64_t mark_some(int64_t work, uint64_t *cpu, bool hungry) {
   /* Most assists find the global gray list empty (the cycle's thread holds
    * what is gray in its own buffer): no clock read for them. The clock is a
    * system call, and one inside the gc_inop bracket is a point where the
    * thread may be preempted while the cycle waits for the bracket. */
   *cpu = 0;
   if (!ga_gc_mark_gray_available()) {
-    /* Credit mode: the cycle's drain shares its buffer (gc/mark.c). */
-    if (ga_gc_mark_balance) __atomic_store_n(&ga_gc_mark_hungry, 1, __ATOMIC_RELAXED);
+    /* The cycle's drain shares its buffer (gc/mark.c): in credit mode, and
+     * past the heap goal (see the caller). */
+    if (hungry) __atomic_store_n(&ga_gc_mark_hungry, 1, __ATOMIC_RELAXED);
     return 0;
   }
   uint64_t t0 = ga_os_thread_cpu_ns();
@@ -294,13 +320,14 @@ static int64_t mark_some(int64_t work, uint64_t *cpu) {
 #define ASSIST_MIN ((int64_t)64 << 10)
 #define ASSIST_MAX 16
 
-static int64_t assist_floor(int64_t *balance) {
+static int64_t assist_floor(int64_t *balance, bool *hungry) {
   uint64_t inuse = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
   uint64_t goal = __atomic_load_n(&ga_gc_assist_goal, __ATOMIC_RELAXED);
   uint64_t expect = __atomic_load_n(&ga_gc_assist_expected, __ATOMIC_RELAXED);
   uint64_t done = __atomic_load_n(&ga_gc_mark_stats.scanned_bytes, __ATOMIC_RELAXED);
   uint64_t left = expect > done ? expect - done : 0;
   uint64_t runway = goal > inuse ? goal - inuse : 0;
+  if (!runway) *hungry = true;
   int64_t ratio = runway < ((uint64_t)1 << 20) ? ASSIST_MAX : (int64_t)(left / runway) + 1;
   if (ratio > ASSIST_MAX) ratio = ASSIST_MAX;
   int64_t work = ratio * -*balance;
@@ -352,7 +379,7 @@ void ga_gc_conc_after_alloc(size_t size) {
     uint64_t cpu;
     if (slice) {
       /* A fractional slice: background work, banked for assists. */
-      int64_t done = mark_some(FRACTION_WORK, &cpu);
+      int64_t done = mark_some(FRACTION_WORK, &cpu, ga_gc_mark_balance);
       __atomic_fetch_add(&ga_gc_fraction_cpu_ns, cpu, __ATOMIC_RELAXED);
       if (done > 0) {
         ga_gc_pacer_flush_bg_credit(&ga_gc_pacer, done);
@@ -361,8 +388,9 @@ void ga_gc_conc_after_alloc(size_t size) {
       }
     }
     int64_t work = 0;
+    bool hungry = ga_gc_mark_balance;
     if (!ga_gc_credit) {
-      if (self->gc_balance <= -ASSIST_MIN) work = assist_floor(&self->gc_balance);
+      if (self->gc_balance <= -ASSIST_MIN) work = assist_floor(&self->gc_balance, &hungry);
     } else {
       /* Go's gcAssistAlloc: the work owed is the debt times the pacer's
        * assist ratio (scan work left / heap left before the goal), at
@@ -374,7 +402,7 @@ void ga_gc_conc_after_alloc(size_t size) {
     if (work > 0) {
       /* CPU time, as Go's assistTime is time on a P: wall time would count
        * the waits for a CPU (8 busy threads on 2 CPUs). */
-      int64_t done = mark_some(work, &cpu);
+      int64_t done = mark_some(work, &cpu, hungry);
       if (done > 0) {
         __atomic_fetch_add(&ga_gc_pacer.assist_time_ns, (int64_t)cpu, __ATOMIC_RELAXED);
         __atomic_fetch_add(&ga_gc_assist_cpu_ns, cpu, __ATOMIC_RELAXED);

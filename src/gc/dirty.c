@@ -231,6 +231,14 @@ bool ga_gc_dirty_suspend(uintptr_t lo, size_t len) {
   return uffd_wp(lo, len, false);
 }
 
+void ga_gc_dirty_open(uintptr_t lo, size_t len) {
+  if (ga_gc_dirty_mode() != GA_GC_DIRTY_UFFD) return;
+  len = (len + PAGE - 1) & ~(PAGE - 1);
+  int saved = errno;
+  (void)uffd_wp(lo, len, false);
+  errno = saved;
+}
+
 static size_t collect(uintptr_t lo, size_t len, ga_gc_dirty_fn fn, void *arg, bool rearm) {
   uintptr_t hi = (lo + len + PAGE - 1) & ~(PAGE - 1);
   lo &= ~(PAGE - 1);
