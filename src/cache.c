@@ -252,7 +252,7 @@ void *ga_cache_alloc_slow(ga_cache_t *c, unsigned spc) {
 
 static void *alloc_slow(ga_cache_t *c, unsigned spc) {
   ga_span_t *s = c->alloc[spc];
-  bool rescanned = false;
+  bool rescanned = false, warm = s != &ga_empty_span; /* filled a span of this class */
   for (;;) {
     uint32_t idx = ga_span_next_free_index(s);
     if (idx < s->nelems) return (void *)ga_span_take_slot(s, idx);
@@ -284,7 +284,7 @@ static void *alloc_slow(ga_cache_t *c, unsigned spc) {
       ga_gc_sweep_ensure(s);
       ga_span_rescan(s);
     } else {
-      s = ga_central_cache_span(spc, c);
+      s = ga_central_cache_span(spc, c, warm);
       if (!s) {
         c->alloc[spc] = &ga_empty_span;
         errno = ENOMEM;

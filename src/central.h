@@ -31,7 +31,7 @@ extern ga_central_t ga_central[GA_NUM_CACHE_CLASSES];
 struct ga_cache;
 /* A span with free slots for cache c (partial from central, else new from
  * the heap), owned by c. NULL with errno ENOMEM. */
-ga_span_t *ga_central_cache_span(unsigned spc, struct ga_cache *c);
+ga_span_t *ga_central_cache_span(unsigned spc, struct ga_cache *c, bool warm);
 /* Frees object idx of an unowned span; false if the span got an owner in
  * the meantime (the caller then frees through the owner). */
 bool ga_central_free(ga_span_t *s, uintptr_t p, uint32_t idx, const char *fn);

@@ -4,7 +4,6 @@
 
 #include "arena.h"
 #include "fixalloc.h"
-#include "gc/collector.h"
 #include "gc/concurrent.h"
 #include "gc/sweep.h"
 #include "pagecache.h"
@@ -39,10 +38,13 @@ static void inuse_add(uint64_t bytes) {
 }
 
 uint64_t ga_heap_take_inuse_peak(void) {
-  /* Without the heap lock: a raise racing with the reset is lost, which
+  /* Reset to 0, not to the heap now: called at a cycle's end, when the
+   * heap still holds the garbage the sweep found, which would make the
+   * next peak at least that even if the heap never got there again.
+   * Without the heap lock: a raise racing with the reset is lost, which
    * only makes the next peak a little lower. */
   uint64_t now = __atomic_load_n(&ga_heap_inuse_bytes, __ATOMIC_RELAXED);
-  uint64_t peak = __atomic_exchange_n(&ga_heap_inuse_peak, now, __ATOMIC_RELAXED);
+  uint64_t peak = __atomic_exchange_n(&ga_heap_inuse_peak, 0, __ATOMIC_RELAXED);
   return peak > now ? peak : now;
 }
 
@@ -145,19 +147,6 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
   }
   ga_mutex_unlock(&ga_heap_lock);
   if (open_hi) ga_gc_conc_open(s->base, open_hi);
-  /* A small span on pages that were never used or given back: the
-   * allocator carves it whole, so its pages are all touched soon, each a
-   * fault; one call makes them resident instead (13 us a fault on the
-   * tenth session's VM against 7 a page populated, and 100k faults -> 8k
-   * in GCBench with malloc/free). Not large spans, which a program may use
-   * sparsely. Nor with the collector on: the program then runs faster
-   * than the cycle's thread can mark, and its heap overshoots the goal by
-   * more (GCBench at 64 MiB: peak RSS +40%; gc_retain_one_cpu: the
-   * scavenger gave back 30-80 MiB of a churn instead of 0-5). Measured
-   * on the full GCBench: 26% less wall time with the same peak RSS, so it
-   * is worth having once pacing keeps the heap near its goal. */
-  if (s && spanclass != 0 && !s->needzero && ga_gc_mode == 0)
-    ga_os_populate((void *)s->base, s->npages * GA_PAGE_SIZE);
   if (!s) {
     errno = ENOMEM;
     return NULL;

@@ -209,8 +209,10 @@ static int populate_broken;
 void ga_os_populate(void *p, size_t size) {
   if (__atomic_load_n(&populate_broken, __ATOMIC_RELAXED)) return;
   int saved = errno;
-  if (madvise(p, size, GA_MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
-    __atomic_store_n(&populate_broken, 1, __ATOMIC_RELAXED); /* an older kernel */
+  /* EINVAL: an older kernel; EPERM, ENOSYS: a seccomp filter. Either way
+   * no span should pay a failing call again. */
+  if (madvise(p, size, GA_MADV_POPULATE_WRITE) != 0 && (errno == EINVAL || errno == EPERM || errno == ENOSYS))
+    __atomic_store_n(&populate_broken, 1, __ATOMIC_RELAXED);
   errno = saved;
 }
 

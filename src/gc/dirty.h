@@ -67,10 +67,10 @@ bool ga_gc_dirty_untrack(uintptr_t lo, size_t len);
 bool ga_gc_dirty_reset(uintptr_t lo, size_t len);
 /* Ends one: writes to [lo, lo+len) are no longer recorded (nor fault)
  * until the next reset. */
+bool ga_gc_dirty_suspend(uintptr_t lo, size_t len);
 /* Reads as written from now on, without a fault on the next write; no
  * effect without uffd tracking or on untracked memory. */
 void ga_gc_dirty_open(uintptr_t lo, size_t len);
-bool ga_gc_dirty_suspend(uintptr_t lo, size_t len);
 /* Reports the pages of [lo, lo+len) written since the last reset/collect
  * as maximal runs [start, end), and protects them again. Returns the number
  * of pages reported. */

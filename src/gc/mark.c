@@ -13,9 +13,10 @@
  * of them in its ga_gc_work_t and spills half to one global list (memory
  * reserved from the OS, under gray_lock) when it fills; a marker that runs
  * dry takes half a buffer back (Go's gcWork over the global work-buffer
- * list); with ga_gc_mark_balance (the credit mode), an assist or slice that
- * ran dry makes the cycle's own drain share half its buffer
- * (gcWork.balance). Marking never recurses: a list of millions of nodes
+ * list); an assist or slice that ran dry makes the cycle's own drain share
+ * half its buffer (gcWork.balance) with ga_gc_mark_balance (the credit
+ * mode), and by default when the heap is past its goal before the first
+ * pre-cleaning round (gc/concurrent.c, assist_floor). Marking never recurses: a list of millions of nodes
  * costs one slot at a time. The list's pages are given back after each cycle.
  *
  * Two settings (ga_gc_mark_begin):
@@ -68,6 +69,7 @@ bool ga_gc_mark_begin(bool conc) {
   if (!pause_work && !(pause_work = ga_os_reserve(sizeof *pause_work, 4096))) return false;
   top = 0;
   concurrent = conc;
+  __atomic_store_n(&ga_gc_mark_hungry, 0, __ATOMIC_RELAXED); /* a request from the last cycle */
   /* A new stamp for the chunks' "scanned object marked" (arena.h); never
    * 0, which fresh arenas hold. */
   uint32_t c = ga_gc_mark_cycle + 1;
@@ -221,7 +223,8 @@ int64_t ga_gc_mark_drain_some(ga_gc_work_t *w, int64_t budget) {
   /* The cycle's own drain while the program runs reports its work in
    * batches: the pacer banks it as credit for assists and revises the
    * assist ratio, so a long drain is not invisible until it ends. */
-  void (*progress)(int64_t) = w == pause_work && concurrent ? ga_gc_mark_progress : NULL;
+  bool own = w == pause_work && concurrent;
+  void (*progress)(int64_t) = own ? ga_gc_mark_progress : NULL;
   uint64_t start = w->scanned_bytes;
   int64_t flushed = 0;
   for (;;) {
@@ -236,7 +239,7 @@ int64_t ga_gc_mark_drain_some(ga_gc_work_t *w, int64_t budget) {
      * or a slice) said so; the cycle's own drain then shares half its
      * buffer (a depth-first walk of a tree keeps a few dozen gray entries
      * and would never spill to the global list). */
-    if (progress && GA_UNLIKELY(__atomic_load_n(&ga_gc_mark_hungry, __ATOMIC_RELAXED)) && w->n >= 4) {
+    if (own && GA_UNLIKELY(__atomic_load_n(&ga_gc_mark_hungry, __ATOMIC_RELAXED)) && w->n >= 4) {
       __atomic_store_n(&ga_gc_mark_hungry, 0, __ATOMIC_RELAXED);
       spill(w, w->n / 2);
     }
