@@ -18,7 +18,7 @@
  * its goal while the mark lacks CPU and on after it until each sweep is
  * applied: a retained goal that followed only the heap at the mark's end
  * gave back 10-37 MiB after the fourth cycle there (31-38 in five runs of
- * six); with the highest heap reached kept, 0.4-4.5 alone and up to 15
+ * six); with the highest heap reached kept, 0.4-4.5 alone and 9.4-9.7
  * with the whole test suite running in parallel. Before,
  * it released what each sweep freed above a tenth of the heap in use, and
  * the program faulted it back in (several hundred MiB here; GCBench at
