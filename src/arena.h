@@ -62,10 +62,10 @@ typedef struct ga_arena {
   bool gc_tracked;
   struct ga_arena *gc_next;
   /* The pages a concurrent mark opened ahead of the allocator here
-   * (gc/concurrent.h, ga_gc_conc_open_run), valid while gc_open_epoch is
-   * ga_gc_open_epoch (heap lock). */
+   * (gc/concurrent.h, ga_gc_conc_open_run), valid while gc_open_cycle is
+   * ga_gc_mark_cycle (heap lock). */
   uintptr_t gc_open_lo, gc_open_hi;
-  uint32_t gc_open_epoch;
+  uint32_t gc_open_cycle;
   /* Per chunk, for the written-page walks (gc/concurrent.c): the mark
    * cycle (ga_gc_mark_cycle) in which a scanned object there was marked
    * (set by markers, gc/mark.c), and whether a manual scanned span was

@@ -5,6 +5,7 @@
 #include "arena.h"
 #include "fixalloc.h"
 #include "gc/concurrent.h"
+#include "gc/dirty.h"
 #include "gc/sweep.h"
 #include "pagecache.h"
 #include "pagealloc.h"
@@ -146,7 +147,7 @@ ga_span_t *ga_heap_alloc_span(size_t npages, size_t align_pages, unsigned spancl
       open_hi = ga_gc_conc_open_run(s->base, s->npages);
   }
   ga_mutex_unlock(&ga_heap_lock);
-  if (open_hi) ga_gc_conc_open(s->base, open_hi);
+  if (open_hi) ga_gc_dirty_open(s->base, open_hi - s->base);
   if (!s) {
     errno = ENOMEM;
     return NULL;

@@ -336,11 +336,9 @@ bool ga_pages_extend(uintptr_t base, size_t npages, size_t more) {
   return true;
 }
 
-uintptr_t ga_pages_free_run_end(uintptr_t addr, size_t max_pages) {
-  ga_arena_t *a = ga_arena_of(addr);
-  if (!a || a->huge) return addr;
-  size_t first = (addr >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
-  if ((addr & (GA_PAGE_SIZE - 1)) || first >= a->usable_pages) return addr;
+uintptr_t ga_pages_free_run_end(ga_arena_t *a, uintptr_t addr, size_t max_pages) {
+  size_t first = (addr - a->base) >> GA_PAGE_SHIFT;
+  if (a->huge || (addr & (GA_PAGE_SIZE - 1)) || first >= a->usable_pages) return addr;
   size_t lim = a->usable_pages - first < max_pages ? a->usable_pages : first + max_pages;
   return addr + (next_bit(a->page_alloc, first, lim, 1) - first) * GA_PAGE_SIZE;
 }

@@ -51,10 +51,10 @@ void ga_pages_free(uintptr_t base, size_t npages);
 /* Takes the more pages right after [base, base+npages) if they are free and
  * in the same arena (realloc growing a large block in place). */
 bool ga_pages_extend(uintptr_t base, size_t npages, size_t more);
-/* Heap lock held: the end of the free pages from addr on (addr itself if
- * it is allocated), looking at most max_pages ahead and not past its
- * arena's usable pages. */
-uintptr_t ga_pages_free_run_end(uintptr_t addr, size_t max_pages);
+/* Heap lock held: the end of the free pages of arena a from addr on (addr
+ * itself if it is allocated or at a's end), looking at most max_pages
+ * ahead and not past a's usable pages. */
+uintptr_t ga_pages_free_run_end(ga_arena_t *a, uintptr_t addr, size_t max_pages);
 
 /* Scavenger support: takes the highest run of free, not yet scavenged pages
  * (at most maxpages), marking it allocated so nobody else uses it while the

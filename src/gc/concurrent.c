@@ -156,7 +156,6 @@ bool ga_gc_conc_available(void) {
   return ga_gc_dirty_init() && ga_gc_dirty_mode() == GA_GC_DIRTY_UFFD;
 }
 
-uint32_t ga_gc_open_epoch;
 static int opening;
 
 #define OPEN_PAGES ((size_t)(2 << 20) >> GA_PAGE_SHIFT)
@@ -168,30 +167,25 @@ uintptr_t ga_gc_conc_open_run(uintptr_t base, size_t npages) {
   ga_arena_t *a = ga_arena_of(base);
   if (!a || a->huge || !__atomic_load_n(&opening, __ATOMIC_RELAXED)) return 0;
   uintptr_t end = base + npages * GA_PAGE_SIZE;
-  uint32_t epoch = __atomic_load_n(&ga_gc_open_epoch, __ATOMIC_RELAXED);
-  if (a->gc_open_epoch == epoch && base >= a->gc_open_lo && end <= a->gc_open_hi) return 0;
+  uint32_t cycle = __atomic_load_n(&ga_gc_mark_cycle, __ATOMIC_RELAXED);
+  if (a->gc_open_cycle == cycle && base >= a->gc_open_lo && end <= a->gc_open_hi) return 0;
   /* The free run after the span, in this arena; a large span only up to
    * OPEN_PAGES (a block used sparsely would save no faults, and one call
    * over 64 MiB takes 20 ms here). */
-  size_t last = ((end - 1) >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1);
   uintptr_t hi = npages >= OPEN_PAGES ? base + OPEN_PAGES * GA_PAGE_SIZE
-                 : last + 1 < a->usable_pages ? ga_pages_free_run_end(end, OPEN_PAGES - npages)
-                                              : end;
+                                      : ga_pages_free_run_end(a, end, OPEN_PAGES - npages);
   if (hi - base < OPEN_MIN) return 0;
   a->gc_open_lo = base;
   a->gc_open_hi = hi;
-  a->gc_open_epoch = epoch;
+  a->gc_open_cycle = cycle;
   return hi;
 }
-
-void ga_gc_conc_open(uintptr_t lo, uintptr_t hi) { ga_gc_dirty_open(lo, hi - lo); }
 
 bool ga_gc_conc_begin(void) {
   /* In a fork child the descriptors are new (gc/dirty re-probes): without
    * precise tracking the cycle must not be concurrent. */
   if (!ga_gc_dirty_init()) return false;
   ga_heap_defer_unmap(true);
-  __atomic_add_fetch(&ga_gc_open_epoch, 1, __ATOMIC_RELAXED);
   __atomic_store_n(&opening, 1, __ATOMIC_RELAXED);
   if (!snapshot(true)) return false;
   for (size_t i = 0; i < nranges; i++) {

@@ -70,16 +70,12 @@ void ga_gc_conc_end(void);
  * free pages). Only until the first pre-cleaning round: opened pages count
  * as written in every round after, and rounds opening 2 MiB at a time
  * never got below PRECLEAN_ENOUGH (16 rounds, 25-48k pages, in GCBench at
- * 64 MiB). ga_gc_open_epoch changes at each cycle's start, so an arena's
- * record of what it opened (ga_arena_t.gc_open_*) is not trusted across
+ * 64 MiB). An arena's record of what it opened (ga_arena_t.gc_open_*) is
+ * stamped with the mark cycle (ga_gc_mark_cycle) and not trusted across
  * cycles. */
-extern uint32_t ga_gc_open_epoch;
 /* Heap lock held, s just made: the end of what to open from s->base, or 0
  * (nothing new to open, or too little to be worth an ioctl). */
 uintptr_t ga_gc_conc_open_run(uintptr_t base, size_t npages);
-/* Without locks: opens [lo, hi) (ignores failure: the pages then fault as
- * before). */
-void ga_gc_conc_open(uintptr_t lo, uintptr_t hi);
 /* Sets the phase to mark termination and waits until no thread is inside
  * an assist. */
 void ga_gc_conc_stop_mutator_marking(void);
